@@ -1,0 +1,11 @@
+"""Datasets and transforms (registered into mmseg's DATASETS / TRANSFORMS)."""
+from .coco import COCO_CLASSES, COCOClsDataset, read_coco_instances
+from .image_label_dataset import ImageLabelDataset
+from .image_labels import load_class_names, read_label_file
+from .transforms import (LoadImageRGB, LoadSuperpixels, PackClsInputs, RandomCropWithPad,
+                         RandomLongSideResize, RelabelSuperpixels)
+from .voc import VOC_CLASSES, VOCClsDataset, voc_palette
+
+__all__ = ['ImageLabelDataset', 'VOCClsDataset', 'COCOClsDataset', 'VOC_CLASSES', 'COCO_CLASSES', 'voc_palette',
+           'read_coco_instances', 'load_class_names', 'read_label_file', 'LoadImageRGB', 'LoadSuperpixels',
+           'RandomLongSideResize', 'RandomCropWithPad', 'RelabelSuperpixels', 'PackClsInputs']

@@ -1,0 +1,1 @@
+"""Runner-side components (hooks, optimiser constructors, model wrappers)."""
