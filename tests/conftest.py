@@ -1,0 +1,51 @@
+"""Shared fixtures: the generated toy VOC set, and running repo tools in fresh processes."""
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+import pytest
+from mmengine.registry import init_default_scope
+
+import mmssc  # noqa: F401  (fixes + registrations)
+
+init_default_scope('mmseg')  # as the Runner does: string types resolve in mmseg's registries
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TESTS_DIR = osp.dirname(osp.abspath(__file__))
+
+
+def tool_env(**extra) -> dict:
+    """Environment for tool subprocesses: repo and tests importable, single-threaded BLAS, offline hubs."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join([REPO_ROOT, TESTS_DIR, env.get('PYTHONPATH', '')])
+    env.update(OMP_NUM_THREADS='1', HF_HUB_OFFLINE='1', PYTHON=sys.executable)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def run_tool(args, timeout=600, check=True, **env) -> subprocess.CompletedProcess:
+    """Run ``args`` (a list; ``.py`` paths are run with this interpreter) from the repo root."""
+    if args[0].endswith('.py'):
+        args = [sys.executable] + list(args)
+    proc = subprocess.run(args, cwd=REPO_ROOT, env=tool_env(**env), capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{args} exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n'
+                             f'--- stderr\n{proc.stderr[-6000:]}')
+    return proc
+
+
+@pytest.fixture(scope='session')
+def toy_voc(tmp_path_factory):
+    """A generated VOC-layout toy set: (root, {image id: dict(labels, split)})."""
+    from mmssc.datasets.toy_voc import make_toy_voc
+    root = str(tmp_path_factory.mktemp('toy_voc'))
+    return root, make_toy_voc(root, num_train=12, num_val=4, seed=0)

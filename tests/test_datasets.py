@@ -1,0 +1,255 @@
+"""Stage-1 datasets and transforms on the generated toy data (method.md §2.1, §9)."""
+import json
+import os
+import os.path as osp
+import shutil
+
+import numpy as np
+import pytest
+from mmengine.dataset import Compose
+from PIL import Image
+
+import mmssc  # noqa: F401
+from mmssc.datasets import (COCOClsDataset, ImageLabelDataset, VOC_CLASSES, VOCClsDataset, read_label_file)
+from mmssc.datasets.toy_voc import LAYOUT
+from mmssc.fileio import read_label_png, read_superpixels, write_superpixels
+
+VOC_PREFIX = dict(img_path=LAYOUT['img_dir'], seg_map_path=LAYOUT['mask_dir'],
+                  superpixel_path=LAYOUT['superpixel_dir'])
+
+
+def voc(root, **kwargs):
+    kwargs.setdefault('ann_file', 'ImageSets/Segmentation/train.txt')
+    kwargs.setdefault('data_prefix', VOC_PREFIX)
+    return VOCClsDataset(data_root=root, **kwargs)
+
+
+def copy_toy(toy_voc, tmp_path):
+    root = str(tmp_path / 'voc')
+    shutil.copytree(toy_voc[0], root)
+    return root
+
+
+# ---------------------------------------------------------------- labels
+def test_voc_labels_from_masks_match_what_was_drawn(toy_voc):
+    root, drawn = toy_voc
+    ds = voc(root, superpixels='required')
+    train_ids = [i for i, d in drawn.items() if d['split'] == 'train']
+    assert [ds.get_data_info(k)['img_id'] for k in range(len(ds))] == train_ids
+    for k in range(len(ds)):
+        info = ds.get_data_info(k)
+        expected = np.zeros(20, np.float32)
+        expected[[c - 1 for c in drawn[info['img_id']]['labels']]] = 1
+        np.testing.assert_array_equal(info['gt_label'], expected)
+    assert ds.metainfo['classes'] == VOC_CLASSES
+
+
+def test_label_file_formats_agree(toy_voc, tmp_path):
+    root, drawn = toy_voc
+    ids = [i for i, d in drawn.items() if d['split'] == 'train']
+    names = {i: [VOC_CLASSES[c - 1] for c in drawn[i]['labels']] for i in ids}
+    (tmp_path / 'list.csv').write_text('image,labels\n' + ''.join(f'{i}.jpg,{";".join(n)}\n' for i, n in names.items()))
+    (tmp_path / 'hot.csv').write_text('image,' + ','.join(VOC_CLASSES) + '\n' + ''.join(
+        i + ',' + ','.join('1' if c in n else '0' for c in VOC_CLASSES) + '\n' for i, n in names.items()))
+    (tmp_path / 'map.json').write_text(json.dumps(names))
+    (tmp_path / 'list.json').write_text(json.dumps([dict(image=i, labels=n) for i, n in names.items()]))
+    expected = {i: sorted(c - 1 for c in drawn[i]['labels']) for i in ids}
+    for name in ('list.csv', 'hot.csv', 'map.json', 'list.json'):
+        assert read_label_file(str(tmp_path / name), VOC_CLASSES) == expected, name
+    ds = voc(root, label_file=str(tmp_path / 'list.csv'))
+    by_mask = voc(root)
+    for k in range(len(ds)):
+        np.testing.assert_array_equal(ds.get_data_info(k)['gt_label'], by_mask.get_data_info(k)['gt_label'])
+
+
+def test_generic_dataset_on_a_plain_image_folder(toy_voc, tmp_path):
+    root, drawn = toy_voc
+    (tmp_path / 'images').mkdir()
+    chosen = sorted(drawn)[:5]
+    for i in chosen:
+        shutil.copy(osp.join(root, LAYOUT['img_dir'], i + '.jpg'), tmp_path / 'images')
+    (tmp_path / 'classes.txt').write_text('# my classes\n' + '\n'.join(VOC_CLASSES) + '\n')
+    (tmp_path / 'labels.json').write_text(json.dumps({i: [c - 1 for c in drawn[i]['labels']] for i in chosen}))
+    ds = ImageLabelDataset(data_root=str(tmp_path), classes=str(tmp_path / 'classes.txt'), label_file='labels.json',
+                           data_prefix=dict(img_path='images'))
+    assert len(ds) == 5 and ds.metainfo['classes'] == VOC_CLASSES
+    assert all(ds.get_data_info(k)['gt_label'].sum() == len(drawn[chosen[k]]['labels']) for k in range(5))
+
+
+def test_coco_labels_from_instances(tmp_path):
+    (tmp_path / 'imgs').mkdir()
+    for name in ('a.jpg', 'b.jpg', 'c.jpg'):
+        Image.new('RGB', (8, 8)).save(tmp_path / 'imgs' / name)
+    instances = dict(
+        categories=[dict(id=1, name='person'), dict(id=3, name='car'), dict(id=90, name='toothbrush')],
+        images=[dict(id=10, file_name='a.jpg'), dict(id=11, file_name='b.jpg'), dict(id=12, file_name='c.jpg')],
+        annotations=[dict(id=1, image_id=10, category_id=90), dict(id=2, image_id=10, category_id=1),
+                     dict(id=3, image_id=11, category_id=3), dict(id=4, image_id=11, category_id=3)])
+    (tmp_path / 'inst.json').write_text(json.dumps(instances))
+    ds = COCOClsDataset(data_root=str(tmp_path), instances_file='inst.json', data_prefix=dict(img_path='imgs'))
+    classes = ds.metainfo['classes']
+    assert len(classes) == 80 and len(ds) == 2          # c.jpg has no annotation: not usable, left out
+    a, b = ds.get_data_info(0), ds.get_data_info(1)
+    assert a['img_id'] == 'a' and set(np.flatnonzero(a['gt_label'])) == {0, classes.index('toothbrush')}
+    assert set(np.flatnonzero(b['gt_label'])) == {classes.index('car')}
+
+
+# ---------------------------------------------------------------- transforms
+def _pipeline(crop, lo, hi):
+    return Compose([dict(type='LoadImageRGB'), dict(type='LoadSuperpixels'),
+                    dict(type='RandomLongSideResize', min_size=lo, max_size=hi),
+                    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+                    dict(type='RandomCropWithPad', crop_size=crop),
+                    dict(type='RelabelSuperpixels'), dict(type='PackClsInputs')])
+
+
+def _block_image(tmp_path, h=90, w=140, block=10, seed=0):
+    """An image whose colour encodes its superpixel: each block has its own id and its own colour."""
+    rng = np.random.default_rng(seed)
+    nb_y, nb_x = -(-h // block), -(-w // block)
+    ids = rng.permutation(nb_y * nb_x).reshape(nb_y, nb_x) * 300       # ids above 255 too
+    ids = np.kron(ids, np.ones((block, block), np.int64))[:h, :w]
+    colours = rng.integers(0, 256, (ids.max() + 1, 3))
+    img = colours[ids].astype(np.uint8)
+    Image.fromarray(img).save(tmp_path / 'img.png')
+    write_superpixels(str(tmp_path / 'sp.png'), ids)
+    return img, ids, colours
+
+
+def test_image_and_superpixels_stay_aligned(tmp_path):
+    _, _, colours = _block_image(tmp_path)
+    info = dict(img_path=str(tmp_path / 'img.png'), superpixel_path=str(tmp_path / 'sp.png'),
+                gt_label=np.ones(3, np.float32))
+    mean = np.array([123.675, 116.28, 103.53])
+    for seed in range(12):
+        np.random.seed(seed)
+        out = _pipeline(crop=128, lo=64, hi=200)(dict(info))
+        img = out['inputs'].numpy().transpose(1, 2, 0)
+        sp = out['data_samples'].gt_superpixels.data[0].numpy()
+        assert img.shape[:2] == sp.shape == (128, 128)
+        assert sorted(np.unique(sp)) == list(range(len(np.unique(sp))))       # relabelled to 0..n-1
+        pad = np.all(img == mean.astype(np.float32), axis=-1)
+        # the padding is exactly one superpixel id and nothing else carries it
+        if pad.any():
+            assert len(np.unique(sp[pad])) == 1 and not np.any(sp[~pad] == sp[pad][0])
+        # interior pixels (3x3 neighbourhood in one region): colour identifies the region, one-to-one
+        interior = np.ones_like(sp, bool)
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                interior &= np.roll(sp, (dy, dx), (0, 1)) == sp
+        interior[[0, -1], :] = interior[:, [0, -1]] = False
+        interior &= ~pad
+        colour_of_region = {}
+        for region in np.unique(sp[interior]):
+            pix = img[interior & (sp == region)]
+            nearest = np.abs(colours[None] - pix.mean(0)[None, None]).sum(-1).argmin()
+            assert np.abs(pix - colours[nearest]).max() < 40      # bicubic overshoot stays small
+            colour_of_region[region] = nearest
+        assert len(set(colour_of_region.values())) == len(colour_of_region)
+
+
+def test_flip_and_crop_are_exact_on_both(tmp_path):
+    img, ids, colours = _block_image(tmp_path, h=60, w=50, block=7, seed=1)
+    info = dict(img_path=str(tmp_path / 'img.png'), superpixel_path=str(tmp_path / 'sp.png'))
+    steps = Compose([dict(type='LoadImageRGB'), dict(type='LoadSuperpixels'),
+                     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+                     dict(type='RandomCropWithPad', crop_size=56)])
+    flips = set()
+    for seed in range(10):
+        np.random.seed(seed)
+        out = steps(dict(info))
+        sp, im = out['gt_superpixels'], out['img']
+        real = sp > 0
+        assert np.all(sp[~real] == 0) and np.all(im[~real] == np.float32([123.675, 116.28, 103.53]))
+        np.testing.assert_array_equal(im[real], colours[sp[real] - 1])   # +1 offset; colour == region exactly
+        flips.add(out['flip'])
+    assert flips == {True, False}
+
+
+def test_long_side_is_drawn_from_the_inclusive_range(tmp_path):
+    _block_image(tmp_path, h=90, w=140)
+    info = dict(img_path=str(tmp_path / 'img.png'), superpixel_path=str(tmp_path / 'sp.png'))
+    resize = Compose([dict(type='LoadImageRGB'), dict(type='LoadSuperpixels'),
+                      dict(type='RandomLongSideResize', min_size=100, max_size=103)])
+    seen = set()
+    for seed in range(60):
+        np.random.seed(seed)
+        out = resize(dict(info))
+        h, w = out['img'].shape[:2]
+        assert out['gt_superpixels'].shape == (h, w)
+        seen.add(max(h, w))
+        assert h == round(90 * w / 140) or abs(h - 90 * max(h, w) / 140) <= 0.5
+    assert seen == {100, 101, 102, 103}
+
+
+# ---------------------------------------------------------------- bad input
+def test_missing_image_names_the_file(toy_voc, tmp_path):
+    root = copy_toy(toy_voc, tmp_path)
+    victim = osp.join(root, LAYOUT['img_dir'], sorted(toy_voc[1])[0] + '.jpg')
+    os.remove(victim)
+    with pytest.raises(FileNotFoundError, match=victim):
+        voc(root)
+
+
+def test_corrupt_image_names_the_file(toy_voc, tmp_path):
+    root = copy_toy(toy_voc, tmp_path)
+    victim = osp.join(root, LAYOUT['img_dir'], sorted(toy_voc[1])[0] + '.jpg')
+    with open(victim, 'wb') as f:
+        f.write(b'not a jpeg at all')
+    ds = voc(root, superpixels='required', pipeline=[dict(type='LoadImageRGB')])
+    with pytest.raises(ValueError, match=victim):
+        ds[0]
+
+
+def test_missing_superpixel_map_when_required(toy_voc, tmp_path):
+    root = copy_toy(toy_voc, tmp_path)
+    victim = osp.join(root, LAYOUT['superpixel_dir'], sorted(toy_voc[1])[1] + '.png')
+    os.remove(victim)
+    with pytest.raises(FileNotFoundError, match=victim):
+        voc(root, superpixels='required')
+    voc(root)  # superpixels not needed: fine
+
+
+def test_superpixel_map_of_the_wrong_size(toy_voc, tmp_path):
+    root = copy_toy(toy_voc, tmp_path)
+    victim = osp.join(root, LAYOUT['superpixel_dir'], sorted(toy_voc[1])[0] + '.png')
+    write_superpixels(victim, read_superpixels(victim)[:-3])
+    ds = voc(root, superpixels='required', pipeline=[dict(type='LoadImageRGB'), dict(type='LoadSuperpixels')])
+    with pytest.raises(ValueError, match=victim):
+        ds[0]
+
+
+def test_unknown_class_and_empty_label_and_unlisted_image(toy_voc, tmp_path):
+    root, drawn = toy_voc
+    ids = [i for i, d in drawn.items() if d['split'] == 'train']
+    bad = tmp_path / 'unknown.csv'
+    bad.write_text('image,labels\n' + ''.join(f'{i},cat\n' for i in ids[:-1]) + f'{ids[-1]},unicorn\n')
+    with pytest.raises(ValueError, match=f"(?s){bad}.*{ids[-1]}.*unicorn"):
+        voc(root, label_file=str(bad))
+    empty = tmp_path / 'empty.csv'
+    empty.write_text('image,labels\n' + ''.join(f'{i},cat\n' for i in ids[:-1]) + f'{ids[-1]},\n')
+    with pytest.raises(ValueError, match=f'{ids[-1]}.*empty label set'):
+        voc(root, label_file=str(empty))
+    short = tmp_path / 'short.csv'
+    short.write_text('image,labels\n' + ''.join(f'{i},cat\n' for i in ids[:-1]))
+    with pytest.raises(ValueError, match=f'{ids[-1]}.*no entry.*{short}'):
+        voc(root, label_file=str(short))
+
+
+def test_background_only_mask_is_an_empty_label_set(toy_voc, tmp_path):
+    root = copy_toy(toy_voc, tmp_path)
+    first = sorted(toy_voc[1])[0]
+    mask_path = osp.join(root, LAYOUT['mask_dir'], first + '.png')
+    Image.fromarray(np.zeros_like(read_label_png(mask_path))).save(mask_path)
+    with pytest.raises(ValueError, match=f'{first}.*empty label set'):
+        voc(root)
+
+
+def test_wrong_config_values_name_the_key(toy_voc):
+    root = toy_voc[0]
+    with pytest.raises(ValueError, match='superpixels='):
+        voc(root, superpixels='yes')
+    with pytest.raises(ValueError, match='superpixel_path'):
+        voc(root, superpixels='required', data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug'))
+    with pytest.raises(FileNotFoundError, match='nope.txt'):
+        voc(root, ann_file='nope.txt')
