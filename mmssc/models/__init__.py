@@ -1,4 +1,9 @@
-"""Registered models and model parts."""
+"""Registered models and model parts (one file per concept of the paper)."""
+from .asm_loss import ASMLoss, erode_like_opencv
+from .drs import DRS, DRSHooks, drs
+from .perceptual_loss import PerceptualLoss, PixelL1Loss, PixelL2Loss
+from .reconstruction_head import ReconstructionHead
 from .tiny_cam_classifier import TinyCAMClassifier
 
-__all__ = ['TinyCAMClassifier']
+__all__ = ['ASMLoss', 'erode_like_opencv', 'DRS', 'DRSHooks', 'drs', 'PerceptualLoss', 'PixelL1Loss',
+           'PixelL2Loss', 'ReconstructionHead', 'TinyCAMClassifier']
