@@ -7,8 +7,9 @@ env_cfg = dict(
     # nccl on GPUs; mmssc.compat switches to gloo where CUDA is unavailable, so one config serves both.
     dist_cfg=dict(backend='nccl'))
 # torch's DDP rejects device_ids for CPU modules (openmmlab.md §4.6). With None, DDP uses the module's own device,
-# which is also right for one-GPU-per-process CUDA runs.
-model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, find_unused_parameters=False)
+# which is also right for one-GPU-per-process CUDA runs. MultiOptimDDP is mmengine's DDP wrapper that also drives
+# models trained with several optimisers (stage 1); with one optimiser it behaves exactly like its parent.
+model_wrapper_cfg = dict(type='MultiOptimDDP', device_ids=None, find_unused_parameters=False)
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(by_epoch=True)

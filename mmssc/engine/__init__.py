@@ -1,1 +1,6 @@
-"""Runner-side components (hooks, optimiser constructors, model wrappers)."""
+"""Runner-side components: hooks, optimiser constructors, model wrappers."""
+from .asm_warmup_hook import ASMWarmupHook
+from .multi_optim_ddp import MultiOptimDDP
+from .submodule_optim_constructor import SubmoduleOptimWrapperConstructor
+
+__all__ = ['ASMWarmupHook', 'MultiOptimDDP', 'SubmoduleOptimWrapperConstructor']

