@@ -6,11 +6,14 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from mmengine.registry import init_default_scope
 
 import mmssc  # noqa: F401  (fixes + registrations)
 
 init_default_scope('mmseg')  # as the Runner does: string types resolve in mmseg's registries
+# In-process tests run beside tool subprocesses on 2 cores: one thread each avoids oversubscription stalls.
+torch.set_num_threads(1)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TESTS_DIR = osp.dirname(osp.abspath(__file__))

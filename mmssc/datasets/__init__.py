@@ -1,11 +1,16 @@
 """Datasets and transforms (registered into mmseg's DATASETS / TRANSFORMS)."""
+from .apply_confidence_mask import ApplyConfidenceMask, read_confidence_mask
+from .class_list_seg import ClassListSegDataset
 from .coco import COCO_CLASSES, COCOClsDataset, read_coco_instances
+from .coco_seg import COCO_SEG_CLASSES, COCOSegDataset
 from .image_label_dataset import ImageLabelDataset
 from .image_labels import load_class_names, read_label_file
 from .transforms import (LoadImageRGB, LoadSuperpixels, PackClsInputs, RandomCropWithPad,
                          RandomLongSideResize, RelabelSuperpixels)
+from .random_resized_crop import SegRandomResizedCrop
 from .voc import VOC_CLASSES, VOCClsDataset, voc_palette
 
 __all__ = ['ImageLabelDataset', 'VOCClsDataset', 'COCOClsDataset', 'VOC_CLASSES', 'COCO_CLASSES', 'voc_palette',
            'read_coco_instances', 'load_class_names', 'read_label_file', 'LoadImageRGB', 'LoadSuperpixels',
-           'RandomLongSideResize', 'RandomCropWithPad', 'RelabelSuperpixels', 'PackClsInputs']
+           'RandomLongSideResize', 'RandomCropWithPad', 'RelabelSuperpixels', 'PackClsInputs', 'ApplyConfidenceMask',
+           'read_confidence_mask', 'ClassListSegDataset', 'COCO_SEG_CLASSES', 'COCOSegDataset', 'SegRandomResizedCrop']

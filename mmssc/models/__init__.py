@@ -1,5 +1,7 @@
 """Registered models and model parts (one file per concept of the paper)."""
 from .asm_loss import ASMLoss, erode_like_opencv
+from .deeplab_vgg16 import DeepLabVGG16
+from .deeplabv2_head import DeepLabV2Head
 from .drs import DRS, DRSHooks, drs
 from .perceptual_loss import PerceptualLoss, PixelL1Loss, PixelL2Loss
 from .reconstruction_head import ReconstructionHead
@@ -7,5 +9,5 @@ from .ssc_cam_classifier import SSCCAMClassifier
 from .timm_backbone import TimmFeatureBackbone
 from .tiny_cam_classifier import TinyCAMClassifier
 
-__all__ = ['ASMLoss', 'erode_like_opencv', 'DRS', 'DRSHooks', 'drs', 'PerceptualLoss', 'PixelL1Loss',
+__all__ = ['ASMLoss', 'erode_like_opencv', 'DeepLabVGG16', 'DeepLabV2Head', 'DRS', 'DRSHooks', 'drs', 'PerceptualLoss', 'PixelL1Loss',
            'PixelL2Loss', 'ReconstructionHead', 'SSCCAMClassifier', 'TimmFeatureBackbone', 'TinyCAMClassifier']

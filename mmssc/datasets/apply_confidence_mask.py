@@ -1,8 +1,8 @@
 """``ApplyConfidenceMask``: mark the uncertain pixels of a pseudo mask as ignored (255), from a separate mask file.
 
-Stage F of SSC (method.md §7) writes, per image, a binary confidence mask beside the pseudo mask: the most
-confident half of each predicted class region is trusted. With stock mmseg training (openmmlab.md §2.6, the
-"hard" option) the uncertain pixels are simply ignored:
+Stage F of SSC (method.md §7) marks the most confident half of each predicted class region of a pseudo mask as
+trusted; the official code saves that as a separate binary mask per image. With stock mmseg training
+(openmmlab.md §2.6, the "hard" option) the uncertain pixels are simply ignored:
 
     label'(p) = label(p)  if confidence(p) > 0
     label'(p) = 255       otherwise
@@ -14,8 +14,8 @@ this transform is the stock-mmseg stand-in.)
 
 Two equivalent ways to train on confident pixels only:
 
-1. the pseudo-mask folder already has 255 at uncertain pixels (stage 4's ``pseudo_masks_confident``): point
-   ``seg_map_path`` at it, nothing else needed;
+1. the pseudo-mask folder already has 255 at uncertain pixels (mmssc's stage 4 writes ``pseudo_masks_confident``
+   this way, :mod:`mmssc.confidence_mask`): point ``seg_map_path`` at it, nothing else needed;
 2. a pseudo-mask folder plus a folder of confidence masks: point ``seg_map_path`` at the pseudo masks and put
    ``dict(type='ApplyConfidenceMask', conf_dir=...)`` right after ``LoadAnnotations`` in the training pipeline
    (before any resize, crop or flip: the confidence mask is read at the image's original size).
