@@ -24,6 +24,12 @@ __all__ = ['atomic_path', 'read_image', 'read_label_png', 'write_label_png',
 MAX_SUPERPIXEL_ID = 2**24 - 1
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str) -> Iterator[str]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` only if the block succeeds.
@@ -37,6 +43,8 @@ def atomic_path(path: str) -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp
+        # mkstemp makes the file owner-only (0600); give it the permissions a plain open() would
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, path)
     finally:
         if osp.exists(tmp):

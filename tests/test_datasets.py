@@ -253,3 +253,18 @@ def test_wrong_config_values_name_the_key(toy_voc):
         voc(root, superpixels='required', data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug'))
     with pytest.raises(FileNotFoundError, match='nope.txt'):
         voc(root, ann_file='nope.txt')
+
+
+def test_atomic_writes_leave_no_temporary_and_normal_permissions(tmp_path):
+    import stat
+    from mmssc.fileio import atomic_path
+    target = tmp_path / 'out.png'
+    with pytest.raises(RuntimeError):
+        with atomic_path(str(target)) as tmp:
+            open(tmp, 'w').write('half')
+            raise RuntimeError('interrupted')
+    assert os.listdir(tmp_path) == []                      # nothing half-written survives
+    write_superpixels(str(target), np.arange(12).reshape(3, 4))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o666 & ~mask

@@ -3,6 +3,7 @@ from .apply_confidence_mask import ApplyConfidenceMask, read_confidence_mask
 from .class_list_seg import ClassListSegDataset
 from .coco import COCO_CLASSES, COCOClsDataset, read_coco_instances
 from .coco_seg import COCO_SEG_CLASSES, COCOSegDataset
+from .demo_scenes import demo_statistics, load_demo_manifest, make_demo_dataset, scene_layers
 from .image_label_dataset import ImageLabelDataset
 from .image_labels import load_class_names, read_label_file
 from .transforms import (LoadImageRGB, LoadSuperpixels, PackClsInputs, RandomCropWithPad,
@@ -13,4 +14,5 @@ from .voc import VOC_CLASSES, VOCClsDataset, voc_palette
 __all__ = ['ImageLabelDataset', 'VOCClsDataset', 'COCOClsDataset', 'VOC_CLASSES', 'COCO_CLASSES', 'voc_palette',
            'read_coco_instances', 'load_class_names', 'read_label_file', 'LoadImageRGB', 'LoadSuperpixels',
            'RandomLongSideResize', 'RandomCropWithPad', 'RelabelSuperpixels', 'PackClsInputs', 'ApplyConfidenceMask',
-           'read_confidence_mask', 'ClassListSegDataset', 'COCO_SEG_CLASSES', 'COCOSegDataset', 'SegRandomResizedCrop']
+           'read_confidence_mask', 'ClassListSegDataset', 'COCO_SEG_CLASSES', 'COCOSegDataset', 'SegRandomResizedCrop',
+           'make_demo_dataset', 'load_demo_manifest', 'demo_statistics', 'scene_layers']
