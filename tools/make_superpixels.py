@@ -45,19 +45,24 @@ def main(argv=None) -> int:
             raise ValueError(f'OUT_DIR {args.out_dir} is the image folder itself; PNG images there would '
                              'be overwritten')
         images = list_images(args.src, args.list_file, args.ext)
-        jobs = [SuperpixelJob(image_path=path,
-                              out_path=osp.join(args.out_dir, stem + '.png'),
-                              show_path=osp.join(args.show_dir, stem + '.jpg') if args.show_dir else None,
-                              max_regions=args.max_regions)
-                for stem, path in images]
-        todo = pending_jobs(jobs, args.workers)
-        print(f'{len(jobs)} images, {len(jobs) - len(todo)} already done, {len(todo)} to generate '
-              f'with {args.workers} worker(s) -> {args.out_dir}', flush=True)
-        start = time.perf_counter()
+    except (OSError, ValueError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 1
+    jobs = [SuperpixelJob(image_path=path,
+                          out_path=osp.join(args.out_dir, stem + '.png'),
+                          show_path=osp.join(args.show_dir, stem + '.jpg') if args.show_dir else None,
+                          max_regions=args.max_regions)
+            for stem, path in images]
+    todo = pending_jobs(jobs, args.workers)
+    print(f'{len(jobs)} images, {len(jobs) - len(todo)} already done, {len(todo)} to generate '
+          f'with {args.workers} worker(s) -> {args.out_dir}', flush=True)
+    start = time.perf_counter()
+    try:
         run_jobs(todo, args.workers)
     except (OSError, ValueError, RuntimeError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        print('outputs written so far are complete and kept; re-run to resume', file=sys.stderr)
+        print(f'\nerror: {exc}', file=sys.stderr)
+        print('the maps written so far are complete and kept; fix or drop that image and re-run to resume',
+              file=sys.stderr)
         return 1
     if todo:
         elapsed = time.perf_counter() - start
