@@ -268,3 +268,16 @@ def test_atomic_writes_leave_no_temporary_and_normal_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o666 & ~mask
+
+
+def test_missing_superpixels_are_generated_and_cached_in_generate_mode(toy_voc, tmp_path):
+    root = copy_toy(toy_voc, tmp_path)
+    first = sorted(i for i, d in toy_voc[1].items() if d['split'] == 'train')[0]
+    victim = osp.join(root, LAYOUT['superpixel_dir'], first + '.png')
+    os.remove(victim)
+    ds = voc(root, superpixels='generate', pipeline=[dict(type='LoadImageRGB'), dict(type='LoadSuperpixels')])
+    item = ds[0]
+    assert osp.isfile(victim)                                     # cached for the next epoch / run
+    cached = read_superpixels(victim)
+    np.testing.assert_array_equal(item['gt_superpixels'], cached + 1)
+    assert cached.shape == item['img'].shape[:2] and len(np.unique(cached)) <= 64

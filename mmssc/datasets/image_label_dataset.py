@@ -168,6 +168,7 @@ class ImageLabelDataset(BaseDataset):
                 info['seg_map_path'] = mask_paths[k]
             if sp_paths:
                 info['superpixel_path'] = sp_paths[k]
+                info['generate_superpixels'] = self.superpixels == 'generate'
             data_list.append(info)
         print_log(f'{type(self).__name__}: {len(data_list)} images, {len(classes)} classes, labels from '
                   f'{source}', logger='current')

@@ -43,7 +43,8 @@ class LoadSuperpixels(BaseTransform):
 
     Args:
         generate_missing: make a missing map with :func:`mmssc.superpixels.load_or_make_superpixels` (and
-            cache it at ``superpixel_path``) instead of failing.
+            cache it at ``superpixel_path``) instead of failing. A dataset built with ``superpixels='generate'``
+            asks for this per item (``generate_superpixels``), so the dataset setting alone is enough.
         max_regions: region bound for generated maps (method.md §9: 64).
     """
 
@@ -56,7 +57,7 @@ class LoadSuperpixels(BaseTransform):
         if path is None:
             raise KeyError(f"LoadSuperpixels: image {results.get('img_path')} has no superpixel_path; set "
                            "data_prefix['superpixel_path'] in the dataset")
-        if self.generate_missing:
+        if self.generate_missing or results.get('generate_superpixels', False):
             from ..superpixels import load_or_make_superpixels
             ids = load_or_make_superpixels(results['img'], path, max_regions=self.max_regions)
         else:
