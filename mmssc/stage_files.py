@@ -4,30 +4,38 @@ All per-image outputs live in a pipeline work_dir, one file per image named by t
 atomically (temporary name + rename, :mod:`mmssc.fileio`), so a stage can be interrupted and re-run: an image
 whose output file exists is finished and is skipped.
 
-=====================  ====================================  =====================================================
-stage                  folder (under the work_dir)           file and content
-=====================  ====================================  =====================================================
-superpixels            ``superpixels/``                      ``<id>.png``: 24-bit RGB PNG, id = R + 256·G + 65536·B
-                                                             (H×W, ≤ 64 regions; method.md §9)
-1  CAM classifier      ``cam_classifier/``                   mmengine work_dir: ``epoch_N.pth`` checkpoints, logs
-2  CAMs                ``cams/``                             ``<id>.npz`` (``np.savez``, no pickles):
-                                                             ``keys`` int64 [K] (0-based foreground classes of the
-                                                             image's labels), ``cam`` float32 [K, ⌈H/4⌉, ⌈W/4⌉]
-                                                             (stride 4), ``high_res`` float32 [K, H, W]; each map
-                                                             divided by its own max + 1e-5 (method.md §3.1)
-3  IR labels           ``ir_labels/``                        ``<id>.png``: uint8 H×W palette PNG: 0 = confident
-                                                             background, c+1 = confident class c, 255 = uncertain
-                                                             (method.md §4)
-4  IRN                 ``irn/``                              mmengine work_dir: checkpoints (with the mean-shift
-                                                             statistic), logs
-4  pseudo masks        ``pseudo_masks/``                     ``<id>.png``: uint8 H×W palette PNG, 0 = background,
-                                                             c+1 = class c (method.md §6.1)
-4  confident masks     ``pseudo_masks_confident/``           ``<id>.png``: the pseudo mask with the uncertain half
-                                                             of each class region set to 255 (method.md §7); what
-                                                             stage 5 trains on (255 = ignored by mmseg's loss)
-5  segmentation        ``segmentation/``                     mmengine work_dir of stock mmseg training
-overlays               ``vis/<stage>/``                      ``<id>.jpg`` side-by-side overlays for people to look at
-=====================  ====================================  =====================================================
+==================  ======================  =================================  ==========================================
+stage (tool)        reads                   writes (under the work_dir)        file and content
+==================  ======================  =================================  ==========================================
+superpixels         images                  ``superpixels/`` (or the dataset's  ``<id>.png``: 24-bit RGB PNG, id = R +
+(make_superpixels)                          ``superpixel_path``)                256·G + 65536·B (H×W, ≤ 64 regions, §9)
+1 CAM classifier    images, labels,         ``cam_classifier/``                mmengine work_dir: ``epoch_N.pth``, logs
+(train.py)          superpixels
+2 CAMs              images, labels,         ``cams/``                          ``<id>.npz`` (written by
+(make_cam)          stage-1 checkpoint                                         ``cam_inference.write_cam_file``; read with
+                                                                               ``np.load(allow_pickle=False)``): ``keys``
+                                                                               int64 [K] (0-based classes of the image's
+                                                                               labels), ``cam`` float32 [K, ⌈H/4⌉,
+                                                                               ⌈W/4⌉] (stride 4), ``high_res`` float32
+                                                                               [K, H, W]; each map divided by its own
+                                                                               max + 1e-5 (§3.1)
+3 IR labels         ``cams/``, images       ``ir_labels/``                     ``<id>.png``: uint8 H×W palette PNG: 0 =
+(make_ir_label)                                                                confident background, c+1 = confident
+                                                                               class c, 255 = uncertain (§4)
+4 IRN (train.py)    images, ``ir_labels/``  ``irn/``                           mmengine work_dir: checkpoints (the last
+                                                                               holds the mean-shift statistic), logs
+4 pseudo masks      images, ``cams/``,      ``pseudo_masks/``                  ``<id>.png``: uint8 H×W palette PNG, 0 =
+(make_pseudo_masks) IRN checkpoint                                             background, c+1 = class c (§6.1)
+                                            ``pseudo_masks_confident/``        the pseudo mask with the uncertain half of
+                                                                               each class region set to 255 (§7): what
+                                                                               stage 5 trains on (mmseg ignores 255)
+5 segmentation      images,                 ``segmentation/``                  mmengine work_dir of stock mmseg training
+(train.py)          ``pseudo_masks_confident/``
+evaluation          any of the folders      (printed; ``--out`` JSON)          mIoU, per-class IoU, fg precision/recall
+(eval_masks)        above + ground truth
+overlays            any of the above        ``vis/<stage>/``                   ``<id>.jpg``: image | CAM | IR label |
+(``--show-dir``)                                                               pseudo mask | confidence
+==================  ======================  =================================  ==========================================
 """
 import os.path as osp
 from typing import Iterable, List

@@ -3,11 +3,13 @@ from .asm_loss import ASMLoss, erode_like_opencv
 from .deeplab_vgg16 import DeepLabVGG16
 from .deeplabv2_head import DeepLabV2Head
 from .drs import DRS, DRSHooks, drs
+from .irn import IRNet, irn_loss_terms
+from .path_index import PathIndex
 from .perceptual_loss import PerceptualLoss, PixelL1Loss, PixelL2Loss
 from .reconstruction_head import ReconstructionHead
 from .ssc_cam_classifier import SSCCAMClassifier
 from .timm_backbone import TimmFeatureBackbone
 from .tiny_cam_classifier import TinyCAMClassifier
 
-__all__ = ['ASMLoss', 'erode_like_opencv', 'DeepLabVGG16', 'DeepLabV2Head', 'DRS', 'DRSHooks', 'drs', 'PerceptualLoss', 'PixelL1Loss',
+__all__ = ['ASMLoss', 'erode_like_opencv', 'DeepLabVGG16', 'DeepLabV2Head', 'DRS', 'DRSHooks', 'drs', 'IRNet', 'irn_loss_terms', 'PathIndex', 'PerceptualLoss', 'PixelL1Loss',
            'PixelL2Loss', 'ReconstructionHead', 'SSCCAMClassifier', 'TimmFeatureBackbone', 'TinyCAMClassifier']

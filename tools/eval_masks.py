@@ -1,0 +1,122 @@
+"""Score CAM seeds or a pseudo-mask folder against ground truth: per-class IoU, mIoU, foreground precision/recall.
+
+    # CAM seeds at the official fixed background threshold 0.2 (method.md §3.2), plus a sweep reporting the best
+    python tools/eval_masks.py CONFIG --cams W/cams --ann-file ImageSets/Segmentation/train.txt [--sweep]
+    # pseudo masks (IRN random walk, confident masks: 255 counts as background, §6.2)
+    python tools/eval_masks.py CONFIG --masks W/pseudo_masks --ann-file ImageSets/Segmentation/train.txt
+    # without a config: ground-truth folder + id list; --classes voc (default), coco, or a class-list file
+    python tools/eval_masks.py --gt-dir data/VOCdevkit/VOC2012/SegmentationClass --ids train.txt --masks DIR
+
+The images and their ground truth are the config's ``test_dataloader.dataset`` (``--ann-file`` replaces its
+split list; the official seed and pseudo-mask numbers use VOC ``train``, 1,464 images). The IoU computation is
+mmseg's ``IoUMetric`` (mmssc/evaluation/mask_metrics.py). ``--sweep`` tries background thresholds (default
+0.05..0.60 by 0.05; ``--sweep 0.1 0.15 ...`` for others) and reports the best separately from the faithful 0.2.
+``--out result.json`` saves everything (NaN → null).
+"""
+import argparse
+import json
+import math
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # an uninstalled checkout works too
+
+import mmssc  # noqa: E402,F401  (stack fixes, registrations)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+    from mmssc.evaluation.mask_metrics import OFFICIAL_CAM_THRESHOLD
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument('config', nargs='?', help='config whose test_dataloader.dataset lists images + ground truth')
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument('--cams', help='folder of CAM files <id>.npz (tools/make_cam.py)')
+    source.add_argument('--masks', help='folder of class-index PNGs <id>.png')
+    parser.add_argument('--ann-file', help="image list replacing the dataset's ann_file (relative to data_root)")
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    parser.add_argument('--gt-dir', help='without CONFIG: ground-truth masks <id>.png')
+    parser.add_argument('--ids', help='with --gt-dir: file of image ids (first token per line); default: all masks')
+    parser.add_argument('--classes', default='voc',
+                        help="with --gt-dir: 'voc', 'coco' or a foreground class-list file (background is added)")
+    parser.add_argument('--threshold', type=float, default=OFFICIAL_CAM_THRESHOLD,
+                        help='with --cams: background threshold (official: 0.2)')
+    parser.add_argument('--sweep', type=float, nargs='*',
+                        help='with --cams: also sweep these thresholds (none given: 0.05..0.60 by 0.05)')
+    parser.add_argument('--out', help='write the result as JSON here')
+    args = parser.parse_args(argv)
+    if bool(args.config) == bool(args.gt_dir):
+        parser.error('give either CONFIG or --gt-dir')
+    if args.gt_dir and (args.ann_file or args.cfg_options):
+        parser.error('--ann-file and --cfg-options need CONFIG')
+    if args.ids and not args.gt_dir:
+        parser.error('--ids goes with --gt-dir (with CONFIG use --ann-file)')
+    if args.sweep is not None and not args.cams:
+        parser.error('--sweep needs --cams')
+    return args
+
+
+def items_from_gt_dir(gt_dir: str, ids_file) -> list:
+    import os
+    if not osp.isdir(gt_dir):
+        raise FileNotFoundError(f'ground-truth folder not found: {gt_dir}')
+    if ids_file:
+        if not osp.isfile(ids_file):
+            raise FileNotFoundError(f'id list not found: {ids_file}')
+        with open(ids_file, encoding='utf-8') as f:
+            ids = [osp.splitext(osp.basename(ln.split()[0]))[0] for ln in f if ln.strip()]
+    else:
+        ids = sorted(n[:-4] for n in os.listdir(gt_dir) if n.endswith('.png') and not n.startswith('.'))
+    if not ids:
+        raise ValueError(f'no images to evaluate ({ids_file or gt_dir} lists none)')
+    items = [dict(img_id=i, seg_map_path=osp.join(gt_dir, i + '.png')) for i in ids]
+    missing = [i['seg_map_path'] for i in items if not osp.isfile(i['seg_map_path'])]
+    if missing:
+        raise FileNotFoundError(f'{len(missing)} ground-truth masks missing, first: {missing[0]}')
+    return items
+
+
+def foreground_classes(spec: str) -> tuple:
+    from mmssc.datasets import COCO_CLASSES, VOC_CLASSES, load_class_names
+    return {'voc': VOC_CLASSES, 'coco': COCO_CLASSES}.get(spec) or load_class_names(spec)
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from mmssc.cam_inference import dataset_items
+    from mmssc.evaluation.mask_metrics import DEFAULT_SWEEP, evaluate_cams, evaluate_masks, format_result
+    from mmssc.fileio import atomic_path
+    try:
+        if args.config:
+            items, classes = dataset_items(args.config, args.ann_file, args.cfg_options)
+        else:
+            items, classes = items_from_gt_dir(args.gt_dir, args.ids), foreground_classes(args.classes)
+        class_names = ('background',) + tuple(classes)
+        if args.cams:
+            sweep = None if args.sweep is None else (args.sweep or DEFAULT_SWEEP)
+            result = evaluate_cams(args.cams, items, class_names, args.threshold, sweep, logger='silent')
+            print(format_result(result, f'CAM seeds ({args.cams})'), flush=True)
+        else:
+            result = evaluate_masks(args.masks, items, class_names, logger='silent')
+            print(format_result(result, f'masks ({args.masks})'), flush=True)
+        if args.out:
+            with atomic_path(args.out) as tmp, open(tmp, 'w') as f:
+                json.dump(_json_safe(result), f, indent=1)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f'[eval_masks] error: {exc}', file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
