@@ -2,6 +2,7 @@
 
 Each variant runs in its own process (so peak RSS is its own) with the official ResNet-50 classifier of
 configs/ssc/voc_cls.py (random weights: speed does not depend on them), a frozen VGG19 loss network built once,
+the last row with the decoder and loss network under bf16 autocast (``model.cdr_autocast``),
 and the two optimisers of the config. Figures: median of the timed steps after warm-up, and the process's peak
 RSS; ratios are to the baseline measured in the same run. The ASM share is the ASM loss's own forward+backward
 time at the full-SSC shapes, as a fraction of the full step.
@@ -25,6 +26,7 @@ VARIANTS = {
     '+CDR': dict(drs=None, asm_loss=None),
     '+ASM': dict(drs=None, reconstruction_head=None, reconstruction_loss=None),
     'full SSC': dict(),
+    'full SSC, bf16 CDR': dict(cdr_autocast=True),
 }
 
 
@@ -102,7 +104,9 @@ def main():
     for variant in VARIANTS:
         out = subprocess.run([sys.executable, __file__, '--child', variant, '--crop', str(args.crop), '--batch',
                               str(args.batch), '--steps', str(args.steps), '--warmup', str(args.warmup),
-                              '--threads', str(args.threads)], capture_output=True, text=True, check=True)
+                              '--threads', str(args.threads)], capture_output=True, text=True)
+        if out.returncode:
+            raise SystemExit(f'{variant} failed:\n{out.stderr[-3000:]}')
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(f'measured {variant}', file=sys.stderr)
     base = rows[0]

@@ -279,7 +279,9 @@ def dataset_items(config, ann_file: Optional[str] = None, cfg_options: Optional[
     items = []
     for index in range(len(dataset)):
         info = dataset.get_data_info(index)
-        item = dict(img_id=info['img_id'], img_path=info['img_path'],
+        # mmseg's segmentation datasets have no img_id: the file stem is also the name IoUMetric saves under
+        image_id = info.get('img_id') or osp.splitext(osp.basename(info['img_path']))[0]
+        item = dict(img_id=image_id, img_path=info['img_path'],
                     label_indices=[int(i) for i in info.get('label_indices', [])])
         if info.get('seg_map_path'):
             item['seg_map_path'] = info['seg_map_path']

@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-__all__ = ['atomic_path', 'read_image', 'read_label_png', 'write_label_png',
+__all__ = ['atomic_path', 'missing_files', 'raise_missing_files', 'read_image', 'read_label_png', 'write_label_png',
            'read_superpixels', 'write_superpixels', 'MAX_SUPERPIXEL_ID']
 
 MAX_SUPERPIXEL_ID = 2**24 - 1
@@ -49,6 +49,19 @@ def atomic_path(path: str) -> Iterator[str]:
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
+
+
+def missing_files(paths) -> list:
+    return [p for p in paths if not osp.isfile(p)]
+
+
+def raise_missing_files(paths, what: str, hint: str = '') -> None:
+    """If any of ``paths`` is missing, raise one FileNotFoundError listing the first five and the count."""
+    missing = missing_files(paths)
+    if missing:
+        shown = '\n  '.join(missing[:5])
+        more = f'\n  ... and {len(missing) - 5} more' if len(missing) > 5 else ''
+        raise FileNotFoundError(f'{len(missing)} {what} missing:\n  {shown}{more}{hint}')
 
 
 def _open(path: str, what: str) -> Image.Image:

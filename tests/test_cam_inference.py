@@ -39,14 +39,6 @@ def load_tool(name):
     return module
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _single_thread():
-    # tiny convolutions on a shared 2-core machine: OpenMP threads fighting other processes are 100× slower
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def toy_ids(root, split='train'):
     with open(osp.join(root, LAYOUT['split_dir'], split + '.txt')) as f:

@@ -70,7 +70,7 @@ def test_generic_dataset_on_a_plain_image_folder(toy_voc, tmp_path):
         shutil.copy(osp.join(root, LAYOUT['img_dir'], i + '.jpg'), tmp_path / 'images')
     (tmp_path / 'classes.txt').write_text('# my classes\n' + '\n'.join(VOC_CLASSES) + '\n')
     (tmp_path / 'labels.json').write_text(json.dumps({i: [c - 1 for c in drawn[i]['labels']] for i in chosen}))
-    ds = ImageLabelDataset(data_root=str(tmp_path), classes=str(tmp_path / 'classes.txt'), label_file='labels.json',
+    ds = ImageLabelDataset(data_root=str(tmp_path), classes='classes.txt', label_file='labels.json',
                            data_prefix=dict(img_path='images'))
     assert len(ds) == 5 and ds.metainfo['classes'] == VOC_CLASSES
     assert all(ds.get_data_info(k)['gt_label'].sum() == len(drawn[chosen[k]]['labels']) for k in range(5))

@@ -23,13 +23,6 @@ NAMES = ('background',) + VOC_CLASSES
 TINY_CFG = osp.join(REPO_ROOT, 'configs/smoke/tiny_cam_toy_voc.py')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def load_tool(name):
     spec = importlib.util.spec_from_file_location(name, osp.join(REPO_ROOT, 'tools', name + '.py'))

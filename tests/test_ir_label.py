@@ -34,13 +34,6 @@ def load_tool(name):
     return module
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def reference_ir_label(img, keys, cams, fg_thres=0.30, bg_thres=0.10):
     """The official cam_to_ir_label + crf_inference_label, from the spec."""

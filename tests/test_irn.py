@@ -31,14 +31,6 @@ IRN_IMPORTS = ['mmssc', 'mmssc.models.irn', 'mmssc.datasets.ir_label_dataset', '
                'mmssc.engine.mean_shift_hook']
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """One thread, as the tool subprocesses (oversubscribed CPUs make small convolutions crawl)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def tiny_irn(**kwargs):
     """IRNet on a random-init timm ResNet-18 (fast); same branch layout as the official one."""

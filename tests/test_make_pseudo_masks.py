@@ -60,14 +60,6 @@ def data_root_option(root):
     return ['--edge-pad-size', '128', '--cfg-options', f'infer_dataloader.dataset.data_root={root}']
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """In-process runs with one thread, as the subprocess runs (oversubscribed CPUs make small convs crawl)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def output_bytes(work_dir):
     files = {}

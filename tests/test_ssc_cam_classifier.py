@@ -201,3 +201,32 @@ def test_efficientnet_lite0_conversion_gives_the_imagenet_classifier(tmp_path):
     model = MODELS.build(cfg.model)
     assert torch.equal(model.backbone.model.conv_stem.weight, net.conv_stem.weight)
     assert [s['name'] for s in model.drs_hooks.sites][-1] == 'model.blocks.2'
+
+
+def test_timm_last_stage_stride_is_the_undilated_official_resnet():
+    from mmssc.models import TimmFeatureBackbone
+    torch.manual_seed(0)
+    timm_net = TimmFeatureBackbone('resnet18', last_stage_stride=1).eval()
+    mmseg_net = MODELS.build(dict(type='ResNet', depth=18, style='pytorch', strides=(1, 2, 2, 1),
+                                  dilations=(1, 1, 1, 1), out_indices=(3,)))
+    mmseg_net.eval()  # mmseg's ResNet.train() returns None: no chaining
+    mmseg_net.load_state_dict(timm_net.model.state_dict(), strict=True)   # torchvision names on both sides
+    x = torch.randn(1, 3, 96, 96)
+    with torch.no_grad():
+        torch.testing.assert_close(timm_net(x)[-1], mmseg_net(x)[0])
+    assert timm_net.feature_info.reduction()[-1] == 16
+    with pytest.raises(ValueError, match='layer4'):
+        TimmFeatureBackbone('tf_efficientnet_lite0', last_stage_stride=1)
+
+
+def test_cdr_autocast_is_close_to_fp32_and_trains_the_decoder():
+    torch.manual_seed(0)
+    fp32 = official_r50(drs=None, asm_loss=None)
+    bf16 = official_r50(drs=None, asm_loss=None, cdr_autocast=True)
+    bf16.load_state_dict(fp32.state_dict())
+    bf16.reconstruction_loss._frozen_network = fp32.reconstruction_loss._frozen_network  # not in the state dict
+    x, data = torch.randn(2, 3, 64, 64), samples(2, 20, 64)
+    exact, approx = fp32.loss(x, data)['loss_rec'], bf16.loss(x, data)['loss_rec']
+    assert approx.dtype == torch.float32 and torch.isclose(exact, approx, rtol=0.05)
+    approx.backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in bf16.reconstruction_head.head.parameters())

@@ -20,7 +20,6 @@ stopped. Under torchrun (RANK/WORLD_SIZE set) the processes first agree on the p
 (gloo on CPU, NCCL on GPUs).
 """
 import argparse
-import os
 import os.path as osp
 import sys
 import time
@@ -63,44 +62,28 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def pick_device(name, distributed: bool):
-    import torch
-    if name:
-        return torch.device(name)
-    if torch.cuda.is_available():
-        # init_dist has already selected this rank's GPU
-        return torch.device('cuda', torch.cuda.current_device() if distributed else 0)
-    return torch.device('cpu')
-
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmengine.config import Config
-    from mmengine.dist import barrier, get_dist_info, init_dist
+    from mmengine.dist import barrier
 
     from mmssc.cam_inference import build_cam_model, dataset_items, run_cam_inference
     from mmssc.stage_files import pending_ids, stage_dir
+    from mmssc.stage_tool import load_config, pick_device, start_distributed, this_rank_share
     from mmssc.visualization import write_stage_overlays
 
-    distributed = int(os.environ.get('WORLD_SIZE', '1')) > 1
-    if distributed:
-        init_dist('pytorch')
-    rank, world = get_dist_info()
+    rank, world, distributed = start_distributed()
     prefix = f'[make_cam rank {rank}/{world}] ' if distributed else '[make_cam] '
     try:
         if not osp.isfile(args.checkpoint):  # before the (slow) dataset scan
             raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
-        cfg = Config.fromfile(args.config)
-        if args.cfg_options:
-            cfg.merge_from_dict(args.cfg_options)
+        cfg = load_config(args.config, args.cfg_options)
         work_dir = args.work_dir or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
         items, _ = dataset_items(cfg, args.ann_file)
         device = pick_device(args.device, distributed)
         model = build_cam_model(cfg, args.checkpoint, device)
         pending = set(pending_ids(work_dir, 'cams', [i['img_id'] for i in items]))
-        if distributed:
-            barrier()  # every rank has listed the pending images before any rank writes one
-        todo = [i for i in items if i['img_id'] in pending][rank::world]
+        todo = this_rank_share([i for i in items if i['img_id'] in pending], rank, world, distributed)
         print(f'{prefix}{len(items)} images, {len(items) - len(pending)} already done, {len(pending)} to do, '
               f'{len(todo)} in this process on {device} -> {stage_dir(work_dir, "cams")}', flush=True)
         start = time.perf_counter()

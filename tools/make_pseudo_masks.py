@@ -25,7 +25,6 @@ error naming the file(s) before anything is written. The checkpoint holds the ba
 ImageNet weight file is not needed here.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 import time
@@ -169,53 +168,33 @@ def run(model, items, work_dir: str, device, args, progress: bool = True, prefix
     return done
 
 
-def pick_device(name, distributed: bool):
-    import torch
-    if name:
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device('cuda', torch.cuda.current_device() if distributed else 0)
-    return torch.device('cpu')
-
-
-def missing_cams(work_dir: str, ids) -> list:
-    from mmssc.stage_files import stage_file
-    return [stage_file(work_dir, 'cams', i) for i in ids if not osp.isfile(stage_file(work_dir, 'cams', i))]
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmengine.config import Config
-    from mmengine.dist import barrier, get_dist_info, init_dist
+    from mmengine.dist import barrier
 
     from mmssc.cam_inference import dataset_items
-    from mmssc.stage_files import pending_ids, stage_dir
+    from mmssc.fileio import raise_missing_files
+    from mmssc.stage_files import pending_ids, stage_dir, stage_file
+    from mmssc.stage_tool import load_config, pick_device, start_distributed, this_rank_share
 
-    distributed = int(os.environ.get('WORLD_SIZE', '1')) > 1
-    if distributed:
-        init_dist('pytorch')
-    rank, world = get_dist_info()
+    rank, world, distributed = start_distributed()
     prefix = f'[make_pseudo_masks rank {rank}/{world}] ' if distributed else PREFIX
     try:
         if not osp.isfile(args.checkpoint):
             raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
-        cfg = Config.fromfile(args.config)
-        if args.cfg_options:
-            cfg.merge_from_dict(args.cfg_options)
+        cfg = load_config(args.config, args.cfg_options)
         items, _ = dataset_items(cfg, args.ann_file, dataloader=args.dataloader)
         ids = [it['img_id'] for it in items]
         not_done = set(pending_ids(args.work_dir, 'pseudo_masks', ids)) | \
             set(pending_ids(args.work_dir, 'pseudo_masks_confident', ids))
         pending = [it for it in items if it['img_id'] in not_done]
-        missing = missing_cams(args.work_dir, [it['img_id'] for it in pending])
-        if missing:
-            shown = '\n  '.join(missing[:5]) + (f'\n  ... and {len(missing) - 5} more' if len(missing) > 5 else '')
-            raise FileNotFoundError(f'{len(missing)} CAM files missing (make them with tools/make_cam.py):\n  {shown}')
+        raise_missing_files([stage_file(args.work_dir, 'cams', it['img_id']) for it in pending], 'CAM files',
+                            '\nmake them with tools/make_cam.py')
         device = pick_device(args.device, distributed)
         model = build_irn(cfg, args.checkpoint, device)
-        if distributed:
-            barrier()  # every rank has listed the pending images before any rank writes one
-        todo = pending[rank::world]
+        todo = this_rank_share(pending, rank, world, distributed)
         print(f'{prefix}{len(items)} images, {len(items) - len(pending)} already done, {len(pending)} to do, '
               f'{len(todo)} in this process on {device} -> {stage_dir(args.work_dir, "pseudo_masks")}', flush=True)
         start = time.perf_counter()

@@ -21,8 +21,9 @@ model = dict(
     type='IRNet',
     data_preprocessor=dict(type='ImgDataPreprocessor', mean=mean_rgb, std=[58.395, 57.12, 57.375],
                            bgr_to_rgb=False),  # images are loaded as RGB
-    # plain ResNet-50 (no DRS), strides 2,2,2,1 = output stride 16, FixedBN; fully frozen by IRNet
-    backbone=dict(type='TimmFeatureBackbone', model_name='resnet50', output_stride=16,
+    # plain ResNet-50 (no DRS), strides 2,2,2,1 = output stride 16 without dilation (layer4 stride 1), FixedBN;
+    # fully frozen by IRNet
+    backbone=dict(type='TimmFeatureBackbone', model_name='resnet50', last_stage_stride=1,
                   checkpoint='pretrained/resnet50-19c8e357.pth'),
     edge_channels=32, edge_groups=4,                                   # fc_edge1..5: 32 ch, GN(4); fc_edge6 160→1
     displacement_channels=(64, 128, 256, 256, 256),                    # fc_dp1..5

@@ -21,14 +21,9 @@ from typing import List, Optional, Sequence, Union
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from ..fileio import raise_missing_files
 from .image_labels import load_class_names
 from .voc import voc_palette
-
-
-def _raise_missing(paths: List[str], what: str) -> None:
-    shown = '\n  '.join(paths[:5])
-    more = f'\n  ... and {len(paths) - 5} more' if len(paths) > 5 else ''
-    raise FileNotFoundError(f'{len(paths)} {what} missing:\n  {shown}{more}')
 
 
 @DATASETS.register_module()
@@ -36,7 +31,8 @@ class ClassListSegDataset(BaseSegDataset):
     """Images and 0 = background / 1..K / 255 masks for a class list given in the config.
 
     Args:
-        classes: class names (a sequence, or a text file with one name per line); ``background`` is prepended
+        classes: class names (a sequence, or a text file with one name per line, relative to ``data_root``);
+            ``background`` is prepended
             when it is not already the first entry. Defaults to ``METAINFO['classes']``.
         background: the name of class 0.
         ann_file, data_root, data_prefix (``img_path``, ``seg_map_path``), img_suffix, seg_map_suffix and the
@@ -57,7 +53,7 @@ class ClassListSegDataset(BaseSegDataset):
         if names is None:
             raise ValueError(f'{type(self).__name__}: no class list; set `classes` (a list or a '
                              'one-name-per-line file)')
-        names = load_class_names(names)
+        names = load_class_names(names, kwargs.get('data_root') or '')
         if names[0] != background:
             names = (background, ) + names
         metainfo['classes'] = names
@@ -93,13 +89,8 @@ class ClassListSegDataset(BaseSegDataset):
             if mask_dir is not None:
                 info['seg_map_path'] = osp.join(mask_dir, image_id + self.seg_map_suffix)
             data_list.append(info)
-        _check_exist([d['img_path'] for d in data_list], 'images')
+        raise_missing_files([d['img_path'] for d in data_list], 'images')
         if mask_dir is not None:
-            _check_exist([d['seg_map_path'] for d in data_list], 'masks')
+            raise_missing_files([d['seg_map_path'] for d in data_list], 'masks')
         return data_list
 
-
-def _check_exist(paths: List[str], what: str) -> None:
-    missing = [p for p in paths if not osp.isfile(p)]
-    if missing:
-        _raise_missing(missing, what)

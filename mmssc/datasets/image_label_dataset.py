@@ -16,16 +16,12 @@ from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 from mmseg.registry import DATASETS
 
+from ..fileio import raise_missing_files
+
 from .image_labels import (image_id_of, load_class_names, multi_hot, read_label_file,
                            read_mask_labels)
 
 SUPERPIXEL_MODES = (None, 'required', 'generate')
-
-
-def _raise_missing(paths: List[str], what: str, hint: str = '') -> None:
-    shown = '\n  '.join(paths[:5])
-    more = f'\n  ... and {len(paths) - 5} more' if len(paths) > 5 else ''
-    raise FileNotFoundError(f'{len(paths)} {what} missing:\n  {shown}{more}{hint}')
 
 
 @DATASETS.register_module()
@@ -33,7 +29,8 @@ class ImageLabelDataset(BaseDataset):
     """Images + image-level labels (+ optional masks and superpixels) for the CAM stages.
 
     Args:
-        classes: class names, or a text file with one name per line. Defaults to ``METAINFO['classes']``.
+        classes: class names, or a text file with one name per line (relative to ``data_root``). Defaults to
+            ``METAINFO['classes']``.
         label_file: CSV or JSON image-label file (relative to ``data_root``). Without it, labels are derived
             from the masks in ``data_prefix['seg_map_path']``.
         ann_file: optional text file listing the image ids to use, one per line. Without it, the ids of the
@@ -69,7 +66,7 @@ class ImageLabelDataset(BaseDataset):
         names = classes if classes is not None else metainfo.get('classes', self.METAINFO.get('classes'))
         if names is None:
             raise ValueError('no class list: set `classes` (a list or a one-name-per-line file)')
-        metainfo['classes'] = load_class_names(names)
+        metainfo['classes'] = load_class_names(names, kwargs.get('data_root') or '')
         # mmengine joins every prefix to data_root and rejects None: keep only the folders that are set.
         data_prefix = {key: value for key, value in data_prefix.items() if value}
         super().__init__(data_prefix=data_prefix, metainfo=metainfo, **kwargs)
@@ -135,22 +132,16 @@ class ImageLabelDataset(BaseDataset):
 
         img_dir = self.data_prefix['img_path']
         img_paths = [osp.join(img_dir, i + self.img_suffix) for i in ids]
-        missing = [p for p in img_paths if not osp.isfile(p)]
-        if missing:
-            _raise_missing(missing, 'images')
+        raise_missing_files(img_paths, 'images')
         mask_dir = self.data_prefix.get('seg_map_path')
         mask_paths = [osp.join(mask_dir, i + self.seg_map_suffix) for i in ids] if mask_dir else None
         if mask_paths:
-            missing = [p for p in mask_paths if not osp.isfile(p)]
-            if missing:
-                _raise_missing(missing, 'masks')
+            raise_missing_files(mask_paths, 'masks')
         sp_dir = self.data_prefix.get('superpixel_path')
         sp_paths = [osp.join(sp_dir, i + self.superpixel_suffix) for i in ids] if sp_dir else None
         if self.superpixels == 'required':
-            missing = [p for p in sp_paths if not osp.isfile(p)]
-            if missing:
-                _raise_missing(missing, 'superpixel maps',
-                               "\nmake them with tools/make_superpixels.py, or set superpixels='generate'")
+            raise_missing_files(sp_paths, 'superpixel maps',
+                                "\nmake them with tools/make_superpixels.py, or set superpixels='generate'")
 
         labels = self.load_labels(ids)
         source = self.label_source()

@@ -2,7 +2,8 @@
 
 Formats accepted (README "Your own data" shows examples):
 
-* class list: a sequence of names, or a text file with one name per line (blank lines and ``#`` lines ignored).
+* class list: a sequence of names, or a text file with one name per line (blank lines and ``#`` lines ignored);
+  a relative path is under the dataset's ``data_root``.
 * CSV label file, either
   - *list form*: a header ``image,labels`` and one row per image, class names separated by ``;`` or ``|``
     (names may contain spaces, e.g. COCO's "traffic light"), or
@@ -29,9 +30,14 @@ _LABEL_SEPARATORS = re.compile(r'[;|]')
 _IMAGE_COLUMNS = ('image', 'image_id', 'id', 'filename', 'file', 'img')
 
 
-def load_class_names(classes: Union[str, Sequence[str]]) -> tuple:
-    """Return the class names as a tuple, reading a one-name-per-line file when given a path."""
+def load_class_names(classes: Union[str, Sequence[str]], data_root: str = '') -> tuple:
+    """Return the class names as a tuple, reading a one-name-per-line file when given a path.
+
+    A relative path is under ``data_root`` (mmengine's rule for ``ann_file``), so moving the data moves it too.
+    """
     if isinstance(classes, str):
+        if data_root and not osp.isabs(classes):
+            classes = osp.join(data_root, classes)
         if not osp.isfile(classes):
             raise FileNotFoundError(f'class list file not found: {classes}')
         with open(classes, encoding='utf-8') as f:

@@ -19,7 +19,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 from mmseg.registry import DATASETS
 
-from .image_label_dataset import _raise_missing
+from ..fileio import raise_missing_files
 from .image_labels import image_id_of
 
 
@@ -64,15 +64,11 @@ class IRLabelDataset(BaseDataset):
     def load_data_list(self) -> List[dict]:
         ids = self._list_ids()
         img_paths = [osp.join(self.data_prefix['img_path'], i + self.img_suffix) for i in ids]
-        missing = [p for p in img_paths if not osp.isfile(p)]
-        if missing:
-            _raise_missing(missing, 'images')
+        raise_missing_files(img_paths, 'images')
         label_dir = self.data_prefix.get('seg_map_path')
         label_paths = [osp.join(label_dir, i + self.seg_map_suffix) for i in ids] if label_dir else None
         if label_paths:
-            missing = [p for p in label_paths if not osp.isfile(p)]
-            if missing:
-                _raise_missing(missing, 'IR labels', '\nmake them with the IR-label stage (ir_labels/)')
+            raise_missing_files(label_paths, 'IR labels', '\nmake them with the IR-label stage (ir_labels/)')
         data_list = []
         for k, image_id in enumerate(ids):
             info = dict(img_id=image_id, img_path=img_paths[k], seg_fields=[], reduce_zero_label=False)

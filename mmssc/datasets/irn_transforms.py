@@ -22,7 +22,7 @@ from mmseg.registry import TRANSFORMS
 from PIL import Image
 
 from ..fileio import read_label_png
-from .transforms import IMAGENET_MEAN_RGB, _add_seg_field
+from .transforms import RandomCropWithPad, _add_seg_field
 
 __all__ = ['LoadIRLabel', 'RandomRescale', 'RescaleSegMaps', 'TopLeftCropWithPad']
 
@@ -110,33 +110,15 @@ class RescaleSegMaps(BaseTransform):
 
 
 @TRANSFORMS.register_module()
-class TopLeftCropWithPad(BaseTransform):
+class TopLeftCropWithPad(RandomCropWithPad):
     """The top-left ``crop_size`` window; what the image lacks is padded (IRN's ``top_left_crop``).
 
-    The image becomes float32 padded with ``img_pad_value`` (the normalisation mean → 0 after normalisation, as
-    IRN pads the normalised image with 0); ``seg_fields`` are padded with ``seg_pad_value``.
+    Same padding as :class:`RandomCropWithPad` (image: ``img_pad_value``, the normalisation mean → 0 after
+    normalisation, as IRN pads the normalised image with 0; ``seg_fields``: ``seg_pad_value``), fixed offsets.
     """
 
-    def __init__(self, crop_size: int = 512, img_pad_value: Sequence[float] = IMAGENET_MEAN_RGB,
-                 seg_pad_value: int = 255):
-        self.crop_size = int(crop_size)
-        self.img_pad_value = tuple(float(v) for v in img_pad_value)
-        self.seg_pad_value = seg_pad_value
-
-    def transform(self, results: dict) -> dict:
-        c = self.crop_size
-        h, w = results['img'].shape[:2]
-        ch, cw = min(c, h), min(c, w)
-        img = np.empty((c, c, results['img'].shape[2]), np.float32)
-        img[...] = np.asarray(self.img_pad_value, np.float32)
-        img[:ch, :cw] = results['img'][:ch, :cw]
-        results['img'] = img
-        for key in results.get('seg_fields', []):
-            out = np.full((c, c), self.seg_pad_value, results[key].dtype)
-            out[:ch, :cw] = results[key][:ch, :cw]
-            results[key] = out
-        results['img_shape'] = (c, c)
-        return results
+    def axis_box(self, size: int):
+        return 0, 0, min(size, self.crop_size)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(crop_size={self.crop_size})'

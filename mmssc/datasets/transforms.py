@@ -6,7 +6,7 @@ normalisation moves to the model's data preprocessor (mmengine convention); to k
 0 *after* normalisation, the crop pads the image with the mean colour in float32, which normalises to exactly 0.
 The flip is mmseg's ``RandomFlip``: it flips every key in ``results['seg_fields']``, superpixels included.
 """
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -120,10 +120,14 @@ class RandomCropWithPad(BaseTransform):
         self.img_pad_value = tuple(float(v) for v in img_pad_value)
         self.seg_pad_value = seg_pad_value
 
+    def axis_box(self, size: int):
+        """(source offset, target offset, length) along one axis: the official random window/placement."""
+        return random_crop_box(size, self.crop_size)
+
     def transform(self, results: dict) -> dict:
         h, w = results['img'].shape[:2]
         c = self.crop_size
-        (src_y, dst_y, len_y), (src_x, dst_x, len_x) = random_crop_box(h, c), random_crop_box(w, c)
+        (src_y, dst_y, len_y), (src_x, dst_x, len_x) = self.axis_box(h), self.axis_box(w)
         src = (slice(src_y, src_y + len_y), slice(src_x, src_x + len_x))
         dst = (slice(dst_y, dst_y + len_y), slice(dst_x, dst_x + len_x))
         img = np.empty((c, c, results['img'].shape[2]), np.float32)

@@ -20,13 +20,13 @@ precision = |F ∩ G| / |F| and recall = |F ∩ G| / |G|. All figures are percen
 import contextlib
 import math
 import os.path as osp
-from typing import Iterator, List, Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 import torch
 from mmengine.logging import print_log
 
-from ..fileio import read_label_png
+from ..fileio import raise_missing_files, read_label_png
 
 OFFICIAL_CAM_THRESHOLD = 0.2
 DEFAULT_SWEEP = tuple(round(0.05 * i, 2) for i in range(1, 13))  # 0.05, 0.10, ..., 0.60
@@ -115,12 +115,6 @@ def _check_shapes(pred_shape, gt: torch.Tensor, pred_path: str, item: dict) -> N
                          f"{item['seg_map_path']} is {gt.shape[0]}x{gt.shape[1]}")
 
 
-def _require_files(paths: List[str], what: str) -> None:
-    missing = [p for p in paths if not osp.isfile(p)]
-    if missing:
-        raise FileNotFoundError(f'{len(missing)} {what} missing, first: {missing[0]}')
-
-
 def _score_cam_file(path: str, item: dict, thresholds: Sequence[float], scores: dict) -> None:
     from ..cam_inference import read_cam_file
     cams = read_cam_file(path)
@@ -144,7 +138,7 @@ def evaluate_cams(cam_dir: str, items: Sequence[dict], class_names: Sequence[str
     per-class table(s) to ``logger`` (``'silent'`` for none).
     """
     cam_paths = [osp.join(cam_dir, item['img_id'] + '.npz') for item in items]
-    _require_files(cam_paths, 'CAM files')
+    raise_missing_files(cam_paths, 'CAM files')
     thresholds = sorted(set([float(threshold)] + [float(t) for t in (sweep or ())]))
     scores = {t: MaskScore(class_names) for t in thresholds}
     with _single_thread():
@@ -166,7 +160,7 @@ def evaluate_masks(mask_dir: str, items: Sequence[dict], class_names: Sequence[s
                    logger: str = 'current') -> dict:
     """mIoU of the pseudo masks ``mask_dir/<id>.png`` (255 → background, §6.2); same result keys as above."""
     mask_paths = [osp.join(mask_dir, item['img_id'] + '.png') for item in items]
-    _require_files(mask_paths, 'masks')
+    raise_missing_files(mask_paths, 'masks')
     score = MaskScore(class_names)
     with _single_thread():
         for item, path in zip(items, mask_paths):
@@ -214,3 +208,25 @@ def format_result(result: dict, title: str = '') -> str:
         lines.append(sweep.get_string())
         lines.append(summary_line(result['best'], f"best threshold {result['best_threshold']:g}"))
     return '\n'.join(lines)
+
+
+def ir_label_quality(ir_label_dir: str, items: Sequence[dict]) -> dict:
+    """How good the confident pixels of IR labels (0 / c+1 / 255 = uncertain, §4) are, in percent.
+
+    precision = correctly labelled confident pixels / confident pixels; coverage = confident pixels / pixels with
+    ground truth; both over pixels whose ground truth is not 255, summed over the images.
+    """
+    paths = [osp.join(ir_label_dir, item['img_id'] + '.png') for item in items]
+    raise_missing_files(paths, 'IR labels')
+    correct = confident = labelled = 0
+    for item, path in zip(items, paths):
+        ir_label = read_label_png(path, 'IR label').astype(np.int64)
+        gt = _read_gt(item).numpy()
+        _check_shapes(ir_label.shape, torch.from_numpy(gt), path, item)
+        valid = gt != IGNORE_INDEX
+        sure = valid & (ir_label != IGNORE_INDEX)
+        correct += int((sure & (ir_label == gt)).sum())
+        confident += int(sure.sum())
+        labelled += int(valid.sum())
+    return dict(precision=100.0 * correct / confident if confident else math.nan,
+                coverage=100.0 * confident / labelled if labelled else math.nan, num_images=len(items))

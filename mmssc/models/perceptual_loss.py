@@ -163,7 +163,8 @@ class PerceptualLoss(nn.Module):
         with torch.no_grad():  # the target features are constants (detached officially)
             target_features = network(target)
         reconstruction_features = network(reconstruction)
-        loss = sum(w * F.l1_loss(f_rec, f_tgt) for w, f_rec, f_tgt in
+        # distances in fp32 even under bf16 autocast (a no-op in fp32 runs)
+        loss = sum(w * F.l1_loss(f_rec.float(), f_tgt.float()) for w, f_rec, f_tgt in
                    zip(self.layer_weights, reconstruction_features, target_features))
         return self.loss_weight * loss
 

@@ -3,12 +3,12 @@
 _base_ = ['./voc12_cls.py']
 dataset_type = 'ImageLabelDataset'
 data_root = 'data/my_dataset'
-classes = 'classes.txt'  # one class name per line, relative to data_root... or a list of names
+classes = 'classes.txt'  # one class name per line (relative to data_root), or a list of names
 train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        classes=data_root + '/' + classes,
+        classes=classes,
         label_file='labels.csv',
         ann_file=None,
         data_prefix=dict(img_path='images', seg_map_path=None, superpixel_path='superpixels'),
@@ -17,7 +17,7 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        classes=data_root + '/' + classes,
+        classes=classes,
         label_file='val_labels.csv',
         ann_file=None,
         data_prefix=dict(img_path='images', seg_map_path=None)))

@@ -5,7 +5,7 @@
 _base_ = ['./voc12_pseudo_seg.py']
 dataset_type = 'ClassListSegDataset'
 data_root = 'data/my_dataset'
-classes = data_root + '/classes.txt'
+classes = 'classes.txt'  # relative to data_root
 pseudo_mask_dir = 'pseudo_masks_confident'
 train_dataloader = dict(
     dataset=dict(

@@ -1,0 +1,100 @@
+"""tools/pipeline.py on the toy set: every stage end to end, skipping finished stages, and resuming after a kill."""
+import filecmp
+import json
+import os
+import os.path as osp
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO_ROOT, run_tool, tool_env
+
+PIPELINE = 'configs/pipeline/toy_cpu.py'
+PER_IMAGE = ('cams', 'ir_labels', 'pseudo_masks', 'pseudo_masks_confident')
+
+
+def pipeline_args(work_dir, data_root, *extra):
+    return ['tools/pipeline.py', PIPELINE, '--work-dir', work_dir, '--cfg-options', f'data_root={data_root}', *extra]
+
+
+@pytest.fixture(scope='module')
+def finished_run(toy_voc, tmp_path_factory):
+    """One uninterrupted run on a copy of the toy set whose superpixels were removed (the pipeline makes them)."""
+    data_root = str(tmp_path_factory.mktemp('pipeline_data') / 'toy')
+    shutil.copytree(toy_voc[0], data_root)
+    shutil.rmtree(osp.join(data_root, 'superpixels'))
+    work_dir = str(tmp_path_factory.mktemp('pipeline_a'))
+    proc = run_tool(pipeline_args(work_dir, data_root), timeout=1200)
+    return data_root, work_dir, proc.stdout + proc.stderr
+
+
+def train_ids(data_root):
+    return open(osp.join(data_root, 'ImageSets/Segmentation/train.txt')).read().split()
+
+
+def test_every_stage_runs_and_the_table_reports_them(finished_run):
+    data_root, work_dir, log = finished_run
+    ids = train_ids(data_root)
+    assert all(osp.isfile(osp.join(data_root, 'superpixels', i + '.png')) for i in ids)
+    for stage in PER_IMAGE:
+        assert sorted(os.listdir(osp.join(work_dir, stage))) == sorted(i + ('.npz' if stage == 'cams' else '.png')
+                                                                       for i in ids), stage
+    results = json.load(open(osp.join(work_dir, 'pipeline_results.json')))
+    for key in ('cams', 'pseudo_masks', 'segmentation'):
+        assert 0 <= results[key]['mIoU'] <= 100
+    assert 0 <= results['ir_labels']['precision'] <= 100 and 0 < results['ir_labels']['coverage'] <= 100
+    times = json.load(open(osp.join(work_dir, 'pipeline_times.json')))
+    assert set(times) == {'superpixels', 'cam_classifier', 'cams', 'ir_labels', 'irn', 'pseudo_masks',
+                          'segmentation', 'evaluation'}
+    for row in ('CAM seeds', 'IR labels', 'pseudo masks', 'segmentation (test split)'):
+        assert row in log
+    assert f"mIoU {results['pseudo_masks']['mIoU']:.1f}" in log
+    assert os.listdir(osp.join(work_dir, 'vis', 'stages'))       # overlays for people to look at
+
+
+def test_a_finished_pipeline_skips_every_stage(finished_run):
+    data_root, work_dir, _ = finished_run
+    before = {name: os.stat(osp.join(work_dir, 'pseudo_masks', name)).st_mtime_ns
+              for name in os.listdir(osp.join(work_dir, 'pseudo_masks'))}
+    proc = run_tool(pipeline_args(work_dir, data_root, '--stages', 'cam_classifier', 'cams', 'ir_labels', 'irn',
+                                  'pseudo_masks', 'segmentation'))
+    log = proc.stdout + proc.stderr
+    for stage in ('cam_classifier', 'cams', 'ir_labels', 'irn', 'pseudo_masks', 'segmentation'):
+        assert f'[pipeline] {stage}: complete, skipped' in log
+    assert before == {name: os.stat(osp.join(work_dir, 'pseudo_masks', name)).st_mtime_ns for name in before}
+
+
+def test_a_pipeline_killed_during_a_stage_resumes_to_the_same_files(finished_run, tmp_path):
+    data_root, reference, _ = finished_run
+    work_dir = str(tmp_path / 'b')
+    for trained in ('cam_classifier', 'irn', 'segmentation'):   # reuse the trained stages: redo per-image ones
+        shutil.copytree(osp.join(reference, trained), osp.join(work_dir, trained),
+                        ignore=shutil.ignore_patterns('test', 'test_predictions'))
+    args = [sys.executable] + pipeline_args(work_dir, data_root)
+    proc = subprocess.Popen(args, cwd=REPO_ROOT, env=tool_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    cams = osp.join(work_dir, 'cams')
+    deadline = time.time() + 600
+    while not (osp.isdir(cams) and any(n.endswith('.npz') for n in os.listdir(cams))) and time.time() < deadline:
+        assert proc.poll() is None, 'the pipeline ended before it could be interrupted'
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)                          # the pipeline and its stage process
+    proc.wait()
+    done = [n for n in os.listdir(cams) if n.endswith('.npz')]
+    assert 0 < len(done) < len(train_ids(data_root))             # killed in the middle of the CAM stage
+    assert not osp.isdir(osp.join(work_dir, 'pseudo_masks'))
+
+    run_tool(pipeline_args(work_dir, data_root), timeout=1200)
+    for stage in PER_IMAGE:
+        names = sorted(os.listdir(osp.join(reference, stage)))
+        assert sorted(os.listdir(osp.join(work_dir, stage))) == names, stage   # no temporary files left
+        match, mismatch, errors = filecmp.cmpfiles(osp.join(reference, stage), osp.join(work_dir, stage), names,
+                                                  shallow=False)
+        assert not mismatch and not errors, (stage, mismatch, errors)
+    a = json.load(open(osp.join(reference, 'pipeline_results.json')))
+    b = json.load(open(osp.join(work_dir, 'pipeline_results.json')))
+    assert a == b
