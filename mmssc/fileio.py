@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-__all__ = ['atomic_path', 'missing_files', 'raise_missing_files', 'read_image', 'read_label_png', 'write_label_png',
+__all__ = ['atomic_path', 'missing_files', 'raise_missing_files', 'open_image', 'read_image', 'read_label_png', 'write_label_png',
            'read_superpixels', 'write_superpixels', 'MAX_SUPERPIXEL_ID']
 
 MAX_SUPERPIXEL_ID = 2**24 - 1
@@ -64,7 +64,8 @@ def raise_missing_files(paths, what: str, hint: str = '') -> None:
         raise FileNotFoundError(f'{len(missing)} {what} missing:\n  {shown}{more}{hint}')
 
 
-def _open(path: str, what: str) -> Image.Image:
+def open_image(path: str, what: str) -> Image.Image:
+    """Open and decode an image file; a missing or undecodable file is one error naming it and ``what`` it is."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'{what} not found: {path}')
     try:
@@ -77,12 +78,12 @@ def _open(path: str, what: str) -> Image.Image:
 
 def read_image(path: str) -> np.ndarray:
     """Read an image as RGB uint8 H×W×3."""
-    return np.asarray(_open(path, 'image').convert('RGB'))
+    return np.asarray(open_image(path, 'image').convert('RGB'))
 
 
 def read_label_png(path: str, what: str = 'label map') -> np.ndarray:
     """Read a single-channel class-index PNG (mode 'L' or 'P') as uint8 H×W, palette indices kept."""
-    img = _open(path, what)
+    img = open_image(path, what)
     if img.mode not in ('L', 'P'):
         raise ValueError(f'{what} {path} has mode {img.mode!r}; expected a single-channel index PNG '
                          "(mode 'L' or 'P')")
@@ -107,7 +108,7 @@ def write_label_png(path: str, labels: np.ndarray, palette=None) -> None:
 
 def read_superpixels(path: str) -> np.ndarray:
     """Read a superpixel id map as int64 H×W (ids as stored; datasets add 1 to keep 0 for padding)."""
-    img = _open(path, 'superpixel map')
+    img = open_image(path, 'superpixel map')
     arr = np.asarray(img)
     if arr.ndim == 2:
         return arr.astype(np.int64)

@@ -83,8 +83,8 @@ def test_coco_labels_from_instances(tmp_path):
     instances = dict(
         categories=[dict(id=1, name='person'), dict(id=3, name='car'), dict(id=90, name='toothbrush')],
         images=[dict(id=10, file_name='a.jpg'), dict(id=11, file_name='b.jpg'), dict(id=12, file_name='c.jpg')],
-        annotations=[dict(id=1, image_id=10, category_id=90), dict(id=2, image_id=10, category_id=1),
-                     dict(id=3, image_id=11, category_id=3), dict(id=4, image_id=11, category_id=3)])
+        annotations=[dict(id=k, image_id=image, category_id=cat, segmentation=[[1, 1, 5, 1, 5, 5]], iscrowd=0)
+                     for k, (image, cat) in enumerate([(10, 90), (10, 1), (11, 3), (11, 3)])])
     (tmp_path / 'inst.json').write_text(json.dumps(instances))
     ds = COCOClsDataset(data_root=str(tmp_path), instances_file='inst.json', data_prefix=dict(img_path='imgs'))
     classes = ds.metainfo['classes']

@@ -28,18 +28,13 @@ import os.path as osp
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
-from PIL import Image
+
+from ..fileio import open_image
 
 
 def read_confidence_mask(path: str) -> np.ndarray:
     """Read a confidence mask as a bool H×W array (True = confident, i.e. value > 0 in any channel)."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'confidence mask not found: {path}')
-    try:
-        img = Image.open(path)
-        img.load()
-    except Exception as exc:  # PIL raises several unrelated types for bad data
-        raise ValueError(f'cannot decode confidence mask {path}: {exc}') from exc
+    img = open_image(path, 'confidence mask')
     arr = np.asarray(img.convert('L') if img.mode == '1' else img)
     if arr.ndim == 3:
         arr = arr.max(axis=2)

@@ -13,6 +13,7 @@ from mmengine.logging import print_log
 from mmseg.registry import DATASETS
 
 from .image_label_dataset import ImageLabelDataset
+from .coco_masks import group_instances
 from .image_labels import image_id_of
 
 COCO_CLASSES = (
@@ -37,22 +38,11 @@ def read_coco_instances(path: str, class_names=COCO_CLASSES) -> dict:
     with open(path, encoding='utf-8') as f:
         content = json.load(f)
     try:
-        categories = sorted(content['categories'], key=lambda c: c['id'])
-        stems = {img['id']: image_id_of(img['file_name']) for img in content['images']}
-        annotations = content['annotations']
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f'{path} is not a COCO instances file (missing {exc})') from None
-    index_of_category = {}
-    for cat in categories:
-        if cat['name'] not in class_names:
-            raise ValueError(f'{path}: category {cat["name"]!r} (id {cat["id"]}) is not in the class list')
-        index_of_category[cat['id']] = class_names.index(cat['name'])
-    labels = {}
-    for ann in annotations:
-        if ann['category_id'] not in index_of_category:
-            raise ValueError(f'{path}: annotation {ann.get("id")} has unknown category_id {ann["category_id"]}')
-        labels.setdefault(stems[ann['image_id']], set()).add(index_of_category[ann['category_id']])
-    return {k: sorted(v) for k, v in labels.items()}
+        images, per_image = group_instances(content, class_names)
+    except ValueError as exc:
+        raise ValueError(f'{path}: {exc}') from None
+    return {image_id_of(images[i]['file_name']): sorted({value - 1 for value, _, _ in annotations})
+            for i, annotations in per_image.items() if annotations}
 
 
 @DATASETS.register_module()
