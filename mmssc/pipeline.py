@@ -20,7 +20,9 @@ work_dir (the folders of :mod:`mmssc.stage_files`). With ``gpus > 1`` training g
 
 Completion: a training stage is done when its final checkpoint exists (an interrupted one is continued with
 ``--resume``); a per-image stage when every image has its output file (the tools write atomically and skip
-finished images, so an interrupted stage resumes where it stopped). Stage times are kept in
+finished images, so an interrupted stage resumes where it stopped). Outputs of later stages were made from the
+earlier ones, so whenever a stage runs, the outputs of every later stage that exist are set aside (renamed
+``<folder>.stale-<time>``, never deleted) and those stages run again. Stage times are kept in
 ``<work_dir>/pipeline_times.json`` so the final table shows them even for stages finished in an earlier run.
 """
 import json
@@ -239,18 +241,46 @@ class Pipeline:
         return evaluate_masks(out_dir, items, classes[1:] if classes[0] == 'background' else classes)
 
     # ------------------------------------------------------------------ the whole run
+    def _output_paths(self, stage: str) -> List[str]:
+        if stage in ('cam_classifier', 'irn', 'segmentation', 'cams', 'ir_labels'):
+            return [self._dir(stage)]
+        if stage == 'pseudo_masks':
+            return [self._dir('pseudo_masks'), self._dir('pseudo_masks_confident')]
+        return []  # superpixels belong to the data; evaluation only reads
+
+    def set_aside_outputs(self, stage: str, include_stage: bool = False) -> None:
+        """Rename the existing outputs of every stage after ``stage`` (made from its old outputs), and of ``stage``
+        itself with ``include_stage`` (a forced rerun)."""
+        stamp = time.strftime('%Y%m%d-%H%M%S')
+        results = osp.join(self.work_dir, RESULTS_FILE)
+        if osp.exists(results):
+            os.replace(results, f'{results}.stale-{stamp}')
+        first = STAGES.index(stage) + (0 if include_stage else 1)
+        for later in STAGES[first:]:
+            for path in self._output_paths(later):
+                if osp.exists(path):
+                    os.replace(path, f'{path}.stale-{stamp}')
+                    why = 'forced rerun' if later == stage else f'made from earlier {stage} outputs'
+                    self.log(f'[pipeline] {later}: {why}; set aside as {path}.stale-{stamp}')
+                    times = self._load_times()
+                    times.pop(later, None)
+                    self._save_times(times)
+
     def run(self, stages: Sequence[str] = STAGES, force: bool = False) -> dict:
-        times = self._load_times()
         for stage in stages:
             if stage not in STAGES:
                 raise KeyError(f'unknown stage {stage!r}; stages are {", ".join(STAGES)}')
             if not force and self.is_done(stage):
                 self.log(f'[pipeline] {stage}: complete, skipped')
                 continue
+            if stage != 'evaluation':
+                self.set_aside_outputs(stage, include_stage=force)
             start = time.perf_counter()
             self.run_stage(stage)
+            times = self._load_times()
             times[stage] = times.get(stage, 0.0) + time.perf_counter() - start  # resumed stages add up
             self._save_times(times)
+        times = self._load_times()
         results = self._load_results()
         self.log(format_table(results, times))
         return dict(results=results, times=times)

@@ -5,7 +5,8 @@
     python tools/pipeline.py configs/pipeline/voc_r50.py --gpus 8          # dist_train.sh / torchrun per stage
 
 Stages: superpixels, cam_classifier, cams, ir_labels, irn, pseudo_masks, segmentation, evaluation. A stage whose
-outputs are complete is skipped (--force reruns the named ones); an interrupted run continues where it stopped.
+outputs are complete is skipped (--force reruns the named ones from scratch); an interrupted run continues where it
+stopped. When a stage runs, the outputs of later stages are set aside (renamed *.stale-<time>) and redone.
 At the end a table gives the quality of each stage's output and the time each stage took.
 """
 import argparse
