@@ -278,7 +278,9 @@ class Pipeline:
             start = time.perf_counter()
             self.run_stage(stage)
             times = self._load_times()
-            times[stage] = times.get(stage, 0.0) + time.perf_counter() - start  # resumed stages add up
+            # resumed stages add up their parts; evaluation reruns every time, so it keeps its latest time
+            previous = 0.0 if stage == 'evaluation' else times.get(stage, 0.0)
+            times[stage] = previous + time.perf_counter() - start
             self._save_times(times)
         times = self._load_times()
         results = self._load_results()

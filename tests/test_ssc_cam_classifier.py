@@ -169,7 +169,7 @@ def test_ablation_configs(config, drs, cdr, asm, optimisers):
     assert list(wrappers.keys()) == optimisers
 
 
-def test_missing_weight_files_are_named():
+def test_missing_weight_files_are_named(tmp_path):
     cfg = Config.fromfile(osp.join(CONFIGS, 'voc_cls.py'))
     with pytest.raises(FileNotFoundError, match='pretrained/resnet50-19c8e357.pth'):
         MODELS.build(cfg.model)
@@ -177,6 +177,7 @@ def test_missing_weight_files_are_named():
     with pytest.raises(FileNotFoundError, match='vgg19-dcbb9e9d.pth'):
         MODELS.build(cfg.model)
     timm_cfg = Config.fromfile(osp.join(CONFIGS, 'voc_cls_effnet_lite0.py'))
+    timm_cfg.model.backbone.checkpoint = str(tmp_path / 'tf_efficientnet_lite0.pth')   # (the demo makes the real one)
     with pytest.raises(FileNotFoundError, match='tf_efficientnet_lite0.pth'):
         MODELS.build(timm_cfg.model)
 

@@ -33,7 +33,8 @@ class SampleLayerNorm(nn.Module):
         self.beta = nn.Parameter(torch.zeros(num_channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.float()  # statistics over C·H·W in fp32 even under bf16 autocast (a no-op in fp32 runs)
+        if x.dtype in (torch.float16, torch.bfloat16):
+            x = x.float()  # statistics over C·H·W in fp32 under bf16 autocast
         flat = x.flatten(1)
         stat_shape = (-1,) + (1,) * (x.dim() - 1)
         mean = flat.mean(dim=1).view(stat_shape)
