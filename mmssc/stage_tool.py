@@ -4,6 +4,7 @@ Under torchrun (``WORLD_SIZE`` > 1) each process takes every ``world``-th pendin
 the pending images makes sure no rank lists an image another rank has just written, so each image is done once.
 """
 import os
+import sys
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -42,3 +43,10 @@ def this_rank_share(pending: Sequence, rank: int, world: int, distributed: bool)
         from mmengine.dist import barrier
         barrier()
     return list(pending)[rank::world]
+
+
+def report_failure(prefix: str, exc: Exception, outputs: str) -> int:
+    """Print one error line and what is kept; the exit status for a failed per-image tool."""
+    print(f'{prefix}error: {exc}', file=sys.stderr, flush=True)
+    print(f'{prefix}{outputs} written so far are complete and kept; re-run to resume', file=sys.stderr)
+    return 1

@@ -69,7 +69,8 @@ def main(argv=None) -> int:
 
     from mmssc.cam_inference import build_cam_model, dataset_items, run_cam_inference
     from mmssc.stage_files import pending_ids, stage_dir
-    from mmssc.stage_tool import load_config, pick_device, start_distributed, this_rank_share
+    from mmssc.stage_tool import (load_config, pick_device, report_failure, start_distributed,
+                                  this_rank_share)
     from mmssc.visualization import write_stage_overlays
 
     rank, world, distributed = start_distributed()
@@ -104,9 +105,7 @@ def main(argv=None) -> int:
                 shown = write_stage_overlays(work_dir, items, args.show_dir, args.show_num)
                 print(f'{prefix}{len(shown)} overlays -> {args.show_dir}', flush=True)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        print(f'{prefix}error: {exc}', file=sys.stderr, flush=True)
-        print(f'{prefix}CAM files written so far are complete and kept; re-run to resume', file=sys.stderr)
-        return 1
+        return report_failure(prefix, exc, 'CAM files')
     return 0
 
 

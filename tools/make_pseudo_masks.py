@@ -177,7 +177,8 @@ def main(argv=None) -> int:
     from mmssc.cam_inference import dataset_items
     from mmssc.fileio import raise_missing_files
     from mmssc.stage_files import pending_ids, stage_dir, stage_file
-    from mmssc.stage_tool import load_config, pick_device, start_distributed, this_rank_share
+    from mmssc.stage_tool import (load_config, pick_device, report_failure, start_distributed,
+                                  this_rank_share)
 
     rank, world, distributed = start_distributed()
     prefix = f'[make_pseudo_masks rank {rank}/{world}] ' if distributed else PREFIX
@@ -210,9 +211,7 @@ def main(argv=None) -> int:
             shown = write_stage_overlays(args.work_dir, items, args.show_dir, args.show_num)
             print(f'{prefix}{len(shown)} overlays -> {args.show_dir}', flush=True)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        print(f'{prefix}error: {exc}', file=sys.stderr, flush=True)
-        print(f'{prefix}pseudo masks written so far are complete and kept; re-run to resume', file=sys.stderr)
-        return 1
+        return report_failure(prefix, exc, 'pseudo masks')
     return 0
 
 
