@@ -46,6 +46,21 @@ def run_tool(args, timeout=600, check=True, **env) -> subprocess.CompletedProces
     return proc
 
 
+def load_tool(name: str):
+    """Import ``tools/<name>.py`` as a module (tools are scripts, not a package)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO_ROOT, 'tools', name + '.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def toy_ids(root: str, split: str = 'train') -> list:
+    """The image ids of a split of the generated toy set."""
+    with open(osp.join(root, 'ImageSets', 'Segmentation', split + '.txt')) as f:
+        return [ln.strip() for ln in f if ln.strip()]
+
+
 @pytest.fixture(scope='session')
 def toy_voc(tmp_path_factory):
     """A generated VOC-layout toy set: (root, {image id: dict(labels, split)})."""

@@ -3,7 +3,6 @@
 References are computed here independently: per-scale forwards of the image and of its flip as two separate
 batches of one, explicit (x − mean) / std normalisation, PIL resizes with Python's round, and NumPy normalisation.
 """
-import importlib.util
 import os
 import os.path as osp
 import shutil
@@ -23,7 +22,7 @@ from mmssc.datasets.toy_voc import LAYOUT
 from mmssc.fileio import read_image
 from mmssc.stage_files import stage_dir, stage_file
 
-from conftest import REPO_ROOT, free_port, run_tool
+from conftest import REPO_ROOT, free_port, load_tool, run_tool, toy_ids
 
 TINY_CFG = osp.join(REPO_ROOT, 'configs/smoke/tiny_cam_toy_voc.py')
 MEAN = np.array([123.675, 116.28, 103.53], np.float32)
@@ -32,17 +31,7 @@ SCALES = (1.0, 0.5, 1.5, 2.0)
 TOY_KEYS = [0, 2, 7, 11, 14]  # 0-based classes drawn in the toy set (active in the trained tiny model)
 
 
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, osp.join(REPO_ROOT, 'tools', name + '.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
-
-
-def toy_ids(root, split='train'):
-    with open(osp.join(root, LAYOUT['split_dir'], split + '.txt')) as f:
-        return [ln.strip() for ln in f if ln.strip()]
 
 
 @pytest.fixture(scope='module')

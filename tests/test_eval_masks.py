@@ -3,13 +3,11 @@
 The reference is a confusion matrix built here with ``np.bincount`` (the official eval's definition):
 IoU_c = TP / (GT_c + Pred_c − TP), mIoU = nanmean, predictions from the padded argmax of §3.2.
 """
-import importlib.util
 import json
 import os.path as osp
 
 import numpy as np
 import pytest
-import torch
 
 from mmssc.cam_inference import strided_size, write_cam_file
 from mmssc.datasets.toy_voc import LAYOUT
@@ -17,18 +15,12 @@ from mmssc.datasets.voc import VOC_CLASSES, voc_palette
 from mmssc.evaluation.mask_metrics import DEFAULT_SWEEP, cam_seed_labels, evaluate_cams, evaluate_masks
 from mmssc.fileio import read_label_png, write_label_png
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_tool
 
 NAMES = ('background',) + VOC_CLASSES
 TINY_CFG = osp.join(REPO_ROOT, 'configs/smoke/tiny_cam_toy_voc.py')
 
 
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, osp.join(REPO_ROOT, 'tools', name + '.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def reference_scores(preds, gts, num_classes=21):

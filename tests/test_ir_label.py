@@ -3,13 +3,11 @@
 The reference is the official recipe written out here with pydensecrf driven directly (``unary_from_labels``,
 the §4 pairwise terms, 10 iterations) and NumPy's padded argmax; the synthetic scenes have known answers.
 """
-import importlib.util
 import os
 import os.path as osp
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from mmssc.cam_inference import read_cam_file, strided_size, write_cam_file
@@ -18,7 +16,7 @@ from mmssc.fileio import read_image, read_label_png
 from mmssc.ir_label import combine_confident, make_ir_label, make_ir_label_file, threshold_cams
 from mmssc.stage_files import stage_dir, stage_file
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_tool, toy_ids
 
 pytest.importorskip('pydensecrf.densecrf', reason='IR labels need pydensecrf (pip install pydensecrf2)')
 import pydensecrf.densecrf as dcrf  # noqa: E402
@@ -26,12 +24,6 @@ from pydensecrf.utils import unary_from_labels  # noqa: E402
 
 TINY_CFG = osp.join(REPO_ROOT, 'configs/smoke/tiny_cam_toy_voc.py')
 
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, osp.join(REPO_ROOT, 'tools', name + '.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 
@@ -149,10 +141,6 @@ def test_mismatched_cam_and_image_sizes_are_refused(scene):
 
 
 # -------------------------------------------------------------------------------------------------- the tool
-def toy_ids(root, split='train'):
-    with open(osp.join(root, LAYOUT['split_dir'], split + '.txt')) as f:
-        return [ln.strip() for ln in f if ln.strip()]
-
 
 def write_synthetic_cams(root, work_dir, ids):
     """CAM files whose maps are blurred ground-truth class masks, slightly weakened at the edges."""

@@ -1,5 +1,4 @@
 """tools/make_pseudo_masks.py (method.md §6.1, §7): wiring, file formats, errors, resuming, torchrun sharding."""
-import importlib.util
 import os
 import os.path as osp
 import shutil
@@ -16,7 +15,7 @@ from mmseg.registry import MODELS
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-from conftest import REPO_ROOT, free_port, run_tool, tool_env
+from conftest import REPO_ROOT, free_port, load_tool, run_tool, tool_env, toy_ids
 from test_confidence_mask import plain_confidence
 from mmssc.cam_inference import strided_size, write_cam_file
 from mmssc.datasets.voc import voc_palette
@@ -28,17 +27,6 @@ from mmssc.stage_files import stage_dir, stage_file
 SMOKE_IRN = osp.join(REPO_ROOT, 'configs/smoke/tiny_irn_toy_voc.py')
 STAGES = ('pseudo_masks', 'pseudo_masks_confident')
 
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, osp.join(REPO_ROOT, 'tools', name + '.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def toy_ids(root, split='train'):
-    with open(osp.join(root, 'ImageSets/Segmentation', split + '.txt')) as f:
-        return [line.strip() for line in f if line.strip()]
 
 
 def write_fake_cams(root, ids, work_dir, seed=0):
