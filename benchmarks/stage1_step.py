@@ -2,8 +2,8 @@
 
 Each variant runs in its own process (so peak RSS is its own) with the official ResNet-50 classifier of
 configs/ssc/voc_cls.py (random weights: speed does not depend on them), a frozen VGG19 loss network built once,
-the last row with the decoder and loss network under bf16 autocast (``model.cdr_autocast``),
-and the two optimisers of the config. Figures: median of the timed steps after warm-up, and the process's peak
+rows with the decoder and loss network under bf16 autocast (``model.cdr_autocast``) and/or computed one sample at
+a time under activation checkpointing (``model.cdr_checkpoint_chunk=1``), and the two optimisers of the config. Figures: median of the timed steps after warm-up, and the process's peak
 RSS; ratios are to the baseline measured in the same run. The ASM share is the ASM loss's own forward+backward
 time at the full-SSC shapes, as a fraction of the full step.
 
@@ -27,6 +27,8 @@ VARIANTS = {
     '+ASM': dict(drs=None, reconstruction_head=None, reconstruction_loss=None),
     'full SSC': dict(),
     'full SSC, bf16 CDR': dict(cdr_autocast=True),
+    'full SSC, checkpointed CDR': dict(cdr_checkpoint_chunk=1),
+    'full SSC, bf16 + checkpointed CDR': dict(cdr_autocast=True, cdr_checkpoint_chunk=1),
 }
 
 
@@ -95,13 +97,15 @@ def main():
     parser.add_argument('--steps', type=int, default=6)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--variants', nargs='+', choices=list(VARIANTS), default=list(VARIANTS),
+                        help='rows to measure (the baseline is always measured first: the ratios need it)')
     parser.add_argument('--child', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(args.child, args.crop, args.batch, args.steps, args.warmup, args.threads)))
         return
     rows = []
-    for variant in VARIANTS:
+    for variant in ['baseline'] + [v for v in args.variants if v != 'baseline']:
         out = subprocess.run([sys.executable, __file__, '--child', variant, '--crop', str(args.crop), '--batch',
                               str(args.batch), '--steps', str(args.steps), '--warmup', str(args.warmup),
                               '--threads', str(args.threads)], capture_output=True, text=True)

@@ -7,6 +7,8 @@ per trained stage::
     data_root = 'data/VOCdevkit/VOC2012'
     pseudo_mask_list = 'ImageSets/Segmentation/train_aug.txt'   # images that get CAMs / pseudo masks
     eval_list = 'ImageSets/Segmentation/train.txt'              # with ground truth: seeds and pseudo masks
+    # own data: no pseudo_mask_list (= the stage-1 test_dataloader's images) and eval_mask_dir = 'masks'
+    # (every one of those images with a ground-truth mask there is scored); configs/pipeline/own_data.py
     cam_config = 'configs/ssc/voc_cls.py'
     irn_config = 'configs/ssc/voc_irn.py'
     seg_config = 'configs/ssc/voc_deeplabv2.py'
@@ -41,6 +43,7 @@ STAGES = ('superpixels', 'cam_classifier', 'cams', 'ir_labels', 'irn', 'pseudo_m
 DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'infer_dataloader')
 TIMES_FILE = 'pipeline_times.json'
 RESULTS_FILE = 'pipeline_results.json'
+IMAGE_LIST_FILE = 'image_list.txt'
 
 
 def _cfg_options_args(options: Dict[str, object]) -> List[str]:
@@ -69,7 +72,7 @@ class Pipeline:
 
     def __init__(self, cfg, gpus: int = 1, python: str = sys.executable, show_num: int = 8,
                  log=print):
-        for key in ('work_dir', 'data_root', 'pseudo_mask_list', 'cam_config', 'irn_config', 'seg_config'):
+        for key in ('work_dir', 'data_root', 'cam_config', 'irn_config', 'seg_config'):
             if key not in cfg:
                 raise KeyError(f'pipeline config: `{key}` is missing')
         self.cfg = cfg
@@ -103,6 +106,8 @@ class Pipeline:
     def _options(self, stage: str, config_stage: str, extra: Optional[Dict[str, object]] = None) -> Dict[str, object]:
         options = data_root_options(self.configs[config_stage], self.data_root)
         options.update(extra or {})
+        if config_stage != stage:  # a per-image stage uses the config as its training stage changed it (model ...)
+            options.update(self.stage_cfg_options.get(config_stage, {}))
         options.update(self.stage_cfg_options.get(stage, {}))
         return options
 
@@ -134,7 +139,7 @@ class Pipeline:
         launcher = ([self.python, '-m', 'torch.distributed.run', f'--nproc_per_node={self.gpus}',
                      '--master_port', str(_free_port())] if self.gpus > 1 else [self.python])
         self._run(launcher + [tool, *positional, '--work-dir', self.work_dir,
-                              '--ann-file', self.cfg.pseudo_mask_list] + self.stage_args.get(stage, []) +
+                              '--ann-file', self.image_list] + self.stage_args.get(stage, []) +
                   _cfg_options_args(self._options(stage, config_stage, extra)), stage)
 
     def items(self, ann_file: str) -> tuple:
@@ -143,9 +148,40 @@ class Pipeline:
         return dataset_items(self.configs['cam_classifier'].copy(), ann_file,
                              cfg_options=data_root_options(self.configs['cam_classifier'], self.data_root))
 
+    @property
+    def image_list(self) -> str:
+        """The list of images that get CAMs, IR labels and pseudo masks: ``pseudo_mask_list`` (relative to
+        data_root), or without one every image of the stage-1 config's ``test_dataloader`` (for your own data:
+        the images of its label file), written once to ``<work_dir>/image_list.txt``."""
+        if self.cfg.get('pseudo_mask_list'):
+            return self.cfg.pseudo_mask_list
+        path = osp.abspath(osp.join(self.work_dir, IMAGE_LIST_FILE))
+        if not osp.isfile(path):
+            ids = [item['img_id'] for item in self.items(None)[0]]
+            with atomic_path(path) as tmp:
+                with open(tmp, 'w') as f:
+                    f.write(''.join(i + '\n' for i in ids))
+            self.log(f'[pipeline] no pseudo_mask_list: {len(ids)} images of the stage-1 test_dataloader, '
+                     f'listed in {path}')
+        return path
+
+    def _eval_items(self) -> tuple:
+        """``(items, classes)`` scored against ground truth: ``eval_list`` with the stage-1 dataset's masks, or, with
+        ``eval_mask_dir`` (relative to data_root), every image of the pseudo-mask list that has a mask there."""
+        mask_dir = self.cfg.get('eval_mask_dir')
+        if mask_dir:
+            mask_dir = mask_dir if osp.isabs(mask_dir) else osp.join(self.data_root, mask_dir)
+            if not osp.isdir(mask_dir):
+                raise FileNotFoundError(f'pipeline config: eval_mask_dir not found: {mask_dir}')
+            items, classes = self.items(self.cfg.get('eval_list') or self.image_list)
+            scored = [dict(item, seg_map_path=osp.join(mask_dir, item['img_id'] + '.png')) for item in items]
+            return [item for item in scored if osp.isfile(item['seg_map_path'])], classes
+        items, classes = self.items(self.cfg.eval_list)
+        return [item for item in items if item['img_id'] in set(self._ids())], classes
+
     def _ids(self) -> List[str]:
         if not hasattr(self, '_pseudo_ids'):
-            self._pseudo_ids = [item['img_id'] for item in self.items(self.cfg.pseudo_mask_list)[0]]
+            self._pseudo_ids = [item['img_id'] for item in self.items(self.image_list)[0]]
         return self._pseudo_ids
 
     def _superpixel_dir(self) -> str:
@@ -172,12 +208,12 @@ class Pipeline:
 
     def _training_ids(self) -> List[str]:
         dataset = self.configs['cam_classifier'].train_dataloader.dataset
-        return [item['img_id'] for item in self.items(dataset.get('ann_file') or self.cfg.pseudo_mask_list)[0]]
+        return [item['img_id'] for item in self.items(dataset.get('ann_file') or self.image_list)[0]]
 
     def run_stage(self, stage: str) -> None:
         if stage == 'superpixels':
             dataset = self.configs['cam_classifier'].train_dataloader.dataset
-            ann = dataset.get('ann_file') or self.cfg.pseudo_mask_list
+            ann = dataset.get('ann_file') or self.image_list
             self._run([self.python, 'tools/make_superpixels.py', osp.join(self.data_root, dataset.data_prefix.img_path),
                        self._superpixel_dir(), '--list', osp.join(self.data_root, ann),
                        '--workers', str(max(1, (os.cpu_count() or 2)))] + self.stage_args.get(stage, []), stage)
@@ -188,7 +224,7 @@ class Pipeline:
                             [self.cfg.cam_config, self._checkpoint('cam_classifier')], 'cam_classifier')
         elif stage == 'ir_labels':
             self._run([self.python, 'tools/make_ir_label.py', self.cfg.cam_config, '--work-dir', self.work_dir,
-                       '--ann-file', self.cfg.pseudo_mask_list] + self.stage_args.get(stage, []) +
+                       '--ann-file', self.image_list] + self.stage_args.get(stage, []) +
                       _cfg_options_args(self._options(stage, 'cam_classifier')), stage)
         elif stage == 'irn':
             self._train(stage, {'train_dataloader.dataset.data_prefix.seg_map_path':
@@ -206,22 +242,26 @@ class Pipeline:
 
     def _overlays(self) -> None:
         from .visualization import write_stage_overlays
-        items = self.items(self.cfg.pseudo_mask_list)[0]
+        items = self.items(self.image_list)[0]
         write_stage_overlays(self.work_dir, items, osp.join(self._dir('vis'), 'stages'), self.show_num)
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self) -> dict:
-        """Seeds, IR labels and pseudo masks on ``eval_list``; the segmenter on its own test split."""
+        """Seeds, IR labels and pseudo masks on ``eval_list``; the segmenter (once trained) on its own test split."""
         from .evaluation.mask_metrics import evaluate_cams, evaluate_masks, ir_label_quality
         results = {}
-        eval_list = self.cfg.get('eval_list')
-        if eval_list:
-            items, classes = self.items(eval_list)
-            items = [item for item in items if item['img_id'] in set(self._ids())]
+        if self.cfg.get('eval_list') or self.cfg.get('eval_mask_dir'):
+            items, classes = self._eval_items()
+            if not items:
+                raise FileNotFoundError('pipeline config: no image of the pseudo-mask list has a ground-truth mask '
+                                        f"in eval_mask_dir {self.cfg.get('eval_mask_dir')}")
             results['cams'] = evaluate_cams(self._dir('cams'), items, classes)
             results['ir_labels'] = ir_label_quality(self._dir('ir_labels'), items)
             results['pseudo_masks'] = evaluate_masks(self._dir('pseudo_masks'), items, classes)
-        results['segmentation'] = self._test_segmenter()
+        if osp.isfile(self._checkpoint('segmentation')):
+            results['segmentation'] = self._test_segmenter()
+        else:  # e.g. a run of the stages up to the pseudo masks only (benchmarks/ablation.py)
+            self.log('[pipeline] evaluation: no trained segmenter yet, segmentation not evaluated')
         with atomic_path(osp.join(self.work_dir, RESULTS_FILE)) as tmp:
             with open(tmp, 'w') as f:
                 json.dump(results, f, indent=1, default=float)

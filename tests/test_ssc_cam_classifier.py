@@ -231,3 +231,41 @@ def test_cdr_autocast_is_close_to_fp32_and_trains_the_decoder():
     assert approx.dtype == torch.float32 and torch.isclose(exact, approx, rtol=0.05)
     approx.backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in bf16.reconstruction_head.head.parameters())
+
+
+@pytest.mark.parametrize('chunk', [1, 2])
+def test_cdr_checkpoint_chunk_gives_the_same_loss_and_gradients(chunk):
+    torch.manual_seed(0)
+    whole = official_r50(drs=None, asm_loss=None).train()
+    chunked = official_r50(drs=None, asm_loss=None, cdr_checkpoint_chunk=chunk).train()
+    chunked.load_state_dict(whole.state_dict())
+    chunked.reconstruction_loss._frozen_network = whole.reconstruction_loss._frozen_network
+    x, data = torch.randn(3, 3, 64, 64), samples(3, 20, 64)   # 3 samples: chunk 2 leaves an uneven last chunk
+    decoder_batches = []
+    chunked.reconstruction_head.register_forward_hook(lambda m, i, o: decoder_batches.append(len(o)))
+    for model in (whole, chunked):
+        model.zero_grad()
+        sum(model.loss(x, data).values()).backward()
+    # one decoder pass per chunk forward, and each again in backward (recomputed, not stored)
+    per_pass = [chunk] * (3 // chunk) + [3 % chunk] * (3 % chunk > 0)
+    assert decoder_batches == per_pass + per_pass[::-1]   # backward recomputes the last chunk first
+    exact, approx = whole.loss(x, data)['loss_rec'], chunked.loss(x, data)['loss_rec']
+    torch.testing.assert_close(approx, exact, rtol=1e-5, atol=1e-6)
+    grads = {n: p.grad for n, p in whole.named_parameters() if p.grad is not None}
+    assert any(n.startswith('reconstruction_head.') for n in grads) and any(n.startswith('backbone.') for n in grads)
+    for name, param in chunked.named_parameters():
+        assert (param.grad is None) == (name not in grads), name
+        if param.grad is not None:
+            torch.testing.assert_close(param.grad, grads[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+@pytest.mark.parametrize('bad', [0, -1, 1.5, '2'])
+def test_cdr_checkpoint_chunk_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match='cdr_checkpoint_chunk'):
+        official_r50(drs=None, asm_loss=None, cdr_checkpoint_chunk=bad)
+
+
+def test_a_class_count_mismatch_is_one_clear_error():
+    model = official_r50(drs=None, reconstruction_head=None, reconstruction_loss=None, asm_loss=None)
+    with pytest.raises(ValueError, match='model.num_classes is 20 but the dataset has 5 classes'):
+        model.loss(torch.randn(1, 3, 64, 64), samples(1, 5, 64))

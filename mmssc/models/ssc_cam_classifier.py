@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from mmseg.registry import MODELS
@@ -66,6 +67,10 @@ class SSCCAMClassifier(BaseModel):
         asm_loss: :class:`ASMLoss` config (``loss_weight`` = β_a) or None; switched on by ``ASMWarmupHook``.
         cdr_autocast: run the reconstruction head and its loss network under bf16 autocast. Off by default (the
             official code is fp32); about 1.75× faster CDR on CPUs with AVX512-BF16 (benchmarks/stage1_step.py).
+        cdr_checkpoint_chunk: None (official: the CDR branch keeps the whole batch's activations for backward) or
+            n: run the decoder and the reconstruction loss n samples at a time under activation checkpointing
+            (:meth:`cdr_loss`), which caps the branch's memory at one chunk's activations at the cost of
+            recomputing its forward in backward (README, Benchmarks).
     """
 
     def __init__(self,
@@ -80,6 +85,7 @@ class SSCCAMClassifier(BaseModel):
                  reconstruction_loss: Optional[dict] = None,
                  asm_loss: Optional[dict] = None,
                  cdr_autocast: bool = False,
+                 cdr_checkpoint_chunk: Optional[int] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -100,6 +106,9 @@ class SSCCAMClassifier(BaseModel):
         self.reconstruction_loss = MODELS.build(reconstruction_loss) if reconstruction_loss else None
         self.asm_loss = MODELS.build(asm_loss) if asm_loss else None
         self.cdr_autocast = cdr_autocast
+        if cdr_checkpoint_chunk is not None and (not isinstance(cdr_checkpoint_chunk, int) or cdr_checkpoint_chunk < 1):
+            raise ValueError(f'model.cdr_checkpoint_chunk must be None or a positive int, got {cdr_checkpoint_chunk!r}')
+        self.cdr_checkpoint_chunk = cdr_checkpoint_chunk
         self.asm_enabled = False  # set by ASMWarmupHook; never saved, recomputed from the epoch on resume
 
         self.drs_hooks = None
@@ -133,20 +142,40 @@ class SSCCAMClassifier(BaseModel):
     def loss(self, inputs: torch.Tensor, data_samples: List) -> Dict[str, torch.Tensor]:
         cam = self.cam_features(inputs)
         labels = torch.stack([s.gt_label for s in data_samples]).to(cam)
+        if labels.shape[1] != cam.shape[1]:
+            raise ValueError(f'model.num_classes is {cam.shape[1]} but the dataset has {labels.shape[1]} classes: '
+                             'set model.num_classes (and model.reconstruction_head.num_classes) to the length '
+                             "of the dataset's class list")
         losses = dict(loss_cls=F.multilabel_soft_margin_loss(cam.mean(dim=(2, 3)), labels))
         if self.reconstruction_head is not None:
-            with torch.autocast(cam.device.type, dtype=torch.bfloat16, enabled=self.cdr_autocast):
-                reconstruction = self.reconstruction_head(cam)
-                if reconstruction.shape[-2:] != inputs.shape[-2:]:
-                    raise ValueError(f'the reconstruction is {tuple(reconstruction.shape[-2:])} but the crop is '
-                                     f'{tuple(inputs.shape[-2:])}: the crop must be 16 × the CAM size (e.g. 512 '
-                                     'at output stride 16)')
-                loss_rec = self.reconstruction_loss(reconstruction, inputs)
-            losses['loss_rec'] = loss_rec.float()
+            losses['loss_rec'] = self.cdr_loss(cam, inputs)
         if self.asm_loss is not None and self.asm_enabled:
             superpixels = torch.stack([s.gt_superpixels.data[0] for s in data_samples])
             losses['loss_asm'] = self.asm_loss(cam, superpixels, labels)
         return losses
+
+    def _cdr_branch(self, cam: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(cam.device.type, dtype=torch.bfloat16, enabled=self.cdr_autocast):
+            reconstruction = self.reconstruction_head(cam)
+            if reconstruction.shape[-2:] != inputs.shape[-2:]:
+                raise ValueError(f'the reconstruction is {tuple(reconstruction.shape[-2:])} but the crop is '
+                                 f'{tuple(inputs.shape[-2:])}: the crop must be 16 × the CAM size (e.g. 512 '
+                                 'at output stride 16)')
+            return self.reconstruction_loss(reconstruction, inputs).float()
+
+    def cdr_loss(self, cam: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """β_p·L_p(D(x_int), x) of the batch (§2.5–2.6); with ``cdr_checkpoint_chunk`` = n, the mean over chunks of
+        n samples, each under activation checkpointing: the same value and gradients (every layer of the decoder
+        and loss network is per-sample, and every sample has as many elements), with one chunk's activations held
+        at a time instead of the batch's, for one more forward of the branch in backward."""
+        chunk = self.cdr_checkpoint_chunk
+        if chunk is None or not torch.is_grad_enabled():
+            return self._cdr_branch(cam, inputs)
+        total = cam.new_zeros(())
+        for cam_chunk, input_chunk in zip(cam.split(chunk), inputs.split(chunk)):
+            chunk_loss = checkpoint(self._cdr_branch, cam_chunk, input_chunk, use_reentrant=False)
+            total = total + chunk_loss * (len(cam_chunk) / len(cam))
+        return total
 
     def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None, mode: str = 'tensor'):
         if mode == 'loss':
