@@ -91,3 +91,20 @@ def test_only_images_with_a_mask_are_scored(own_data_run):
         assert results[stage]['num_images'] == len(masked), stage
     assert set(results['cams']['per_class']) == set(TOY_CLASSES.values())   # the names of classes.txt
     assert 'segmentation (test split)' in log and f"mIoU {results['pseudo_masks']['mIoU']:.1f}" in log
+
+
+def test_without_ground_truth_the_segmenter_trains_with_validation_off(own_data_run, tmp_path):
+    """README: no masks at all → stop the pipeline at the pseudo masks and train stage 5 with validation off."""
+    root, work_dir, _, _, _ = own_data_run
+    unmasked = str(tmp_path / 'my_dataset')
+    shutil.copytree(root, unmasked, ignore=shutil.ignore_patterns('masks'))
+    seg_dir = str(tmp_path / 'seg')
+    run_tool(['tools/train.py', 'configs/own_data/deeplabv2.py', '--work-dir', seg_dir, '--cfg-options',
+              f'data_root={unmasked}', f'train_dataloader.dataset.data_root={unmasked}',
+              f"train_dataloader.dataset.data_prefix.seg_map_path={osp.join(work_dir, 'pseudo_masks_confident')}",
+              'model.decode_head.num_classes=6', 'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
+              'test_cfg=None', 'test_dataloader=None', 'test_evaluator=None',
+              'train_cfg.max_epochs=1', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+              'train_dataloader.persistent_workers=False', 'model.data_preprocessor.size=(64,64)',
+              'train_dataloader.dataset.pipeline.2.size=(64,64)', 'model.backbone.checkpoint=None'], timeout=600)
+    assert osp.isfile(osp.join(seg_dir, 'epoch_1.pth'))

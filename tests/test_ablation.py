@@ -1,0 +1,49 @@
+"""benchmarks/ablation.py: its Table VII rows are exactly the ablation configs, and its summary statistics."""
+import importlib.util
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from conftest import REPO_ROOT
+
+CONFIGS = osp.join(REPO_ROOT, 'configs', 'ssc')
+ROW_CONFIGS = {'baseline': 'voc_cls_baseline.py', 'drs': 'voc_cls_drs.py', 'drs_cdr': 'voc_cls_drs_cdr.py',
+               'asm_no_rs': 'voc_cls_asm_no_rs.py', 'full_ssc': 'voc_cls.py'}
+
+
+def load_ablation():
+    spec = importlib.util.spec_from_file_location('ablation', osp.join(REPO_ROOT, 'benchmarks', 'ablation.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('variant', sorted(ROW_CONFIGS))
+def test_each_row_applied_to_the_full_config_is_its_ablation_config(variant):
+    ablation = load_ablation()
+    assert set(ablation.VARIANTS) == set(ROW_CONFIGS)
+    cfg = Config.fromfile(osp.join(CONFIGS, 'voc_cls.py'))
+    cfg.merge_from_dict(ablation.VARIANTS[variant][1])
+    expected = Config.fromfile(osp.join(CONFIGS, ROW_CONFIGS[variant]))
+    assert cfg.model.to_dict() == expected.model.to_dict()
+    assert cfg.custom_hooks == expected.custom_hooks
+
+
+def test_pipeline_config_seeds_both_trained_stages_and_scores_the_training_images(tmp_path):
+    ablation = load_ablation()
+    cfg = ablation.pipeline_config(str(tmp_path), 'data', 'drs', 2)
+    assert cfg.work_dir == osp.join(str(tmp_path), 'drs', 'seed2')
+    assert cfg.pseudo_mask_list == cfg.eval_list == 'ImageSets/Segmentation/train.txt'
+    assert cfg.stage_cfg_options['cam_classifier']['randomness.seed'] == 2
+    assert cfg.stage_cfg_options['irn'] == {'randomness.seed': 2}
+    assert cfg.stage_cfg_options['cam_classifier']['model.asm_loss'] is None
+
+
+def test_summary_is_mean_and_sample_std():
+    ablation = load_ablation()
+    table = ablation.summarise({'baseline': {'seeds': [20.0, 22.0, 24.0], 'pseudo': [10.0]}})
+    assert table['baseline']['seeds']['mean'] == pytest.approx(22.0)
+    assert table['baseline']['seeds']['std'] == pytest.approx(2.0)        # sample std (n - 1)
+    assert table['baseline']['pseudo']['std'] == 0.0
+    assert '22.0 ± 2.0' in ablation.format_table(table)
