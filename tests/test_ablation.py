@@ -47,3 +47,31 @@ def test_summary_is_mean_and_sample_std():
     assert table['baseline']['seeds']['std'] == pytest.approx(2.0)        # sample std (n - 1)
     assert table['baseline']['pseudo']['std'] == 0.0
     assert '22.0 ± 2.0' in ablation.format_table(table)
+
+
+def test_failure_modes_count_body_part_and_texture_pixels(tmp_path):
+    """One 4×8 image: object of class 1 on columns 0-3 (part = column 0), texture band on columns 6-7."""
+    import numpy as np
+
+    from mmssc.cam_inference import write_cam_file
+    from mmssc.fileio import write_label_png
+    ablation = load_ablation()
+    data_root, work_dir = tmp_path / 'data', tmp_path / 'work'
+    gt = np.zeros((4, 8), np.uint8)
+    gt[:, :4] = 1
+    part = np.zeros_like(gt)
+    part[:, 0] = 1
+    texture = np.zeros_like(gt)
+    texture[:, 6:] = 1
+    for folder, array in (('SegmentationClassAug', gt), ('PartMasks', part), ('TextureMasks', texture)):
+        write_label_png(str(data_root / folder / 'a.png'), array)
+    high_res = np.zeros((1, 4, 8), np.float32)
+    high_res[0, :, :2] = 0.9          # seeds: the part and one body column ...
+    high_res[0, :, 7] = 0.5           # ... and half of the texture
+    write_cam_file(str(work_dir / 'cams' / 'a.npz'), [0], np.zeros((1, 1, 2), np.float32), high_res)
+    pseudo = gt.copy()
+    pseudo[:, 6:] = 1                 # pseudo mask: the whole object and the whole texture
+    write_label_png(str(work_dir / 'pseudo_masks' / 'a.png'), pseudo)
+    modes = ablation.failure_modes(str(work_dir), str(data_root), ['a'])
+    assert modes['seeds'] == pytest.approx(dict(body_recall=100 / 3, part_recall=100.0, texture_leak=50.0))
+    assert modes['pseudo'] == pytest.approx(dict(body_recall=100.0, part_recall=100.0, texture_leak=100.0))
