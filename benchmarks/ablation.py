@@ -10,7 +10,7 @@ recall on object bodies, leak into class-correlated textures). All are printed a
 this one run. Every run is an ordinary resumable pipeline under ``WORK_DIR/<variant>/seed<k>``, so an interrupted
 benchmark continues where it stopped; the table is also written to ``WORK_DIR/ablation.json``.
 
-    python benchmarks/ablation.py                      # 5 variants x 3 seeds, about 45 min on 2 CPU cores
+    python benchmarks/ablation.py                      # 5 variants x 3 seeds, about 50 min on 2 CPU cores
     python benchmarks/ablation.py --seeds 0 --variants baseline full_ssc
 """
 import argparse
