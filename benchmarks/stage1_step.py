@@ -3,9 +3,10 @@
 Each variant runs in its own process (so peak RSS is its own) with the official ResNet-50 classifier of
 configs/ssc/voc_cls.py (random weights: speed does not depend on them), a frozen VGG19 loss network built once,
 rows with the decoder and loss network under bf16 autocast (``model.cdr_autocast``) and/or computed one sample at
-a time under activation checkpointing (``model.cdr_checkpoint_chunk=1``), and the two optimisers of the config. Figures: median of the timed steps after warm-up, and the process's peak
-RSS; ratios are to the baseline measured in the same run. The ASM share is the ASM loss's own forward+backward
-time at the full-SSC shapes, as a fraction of the full step.
+a time under activation checkpointing (``model.cdr_checkpoint_chunk=1``), and the two optimisers of the config.
+Figures: median of the timed steps after warm-up, and the process's peak RSS; ratios are to the baseline measured
+in the same run (``--variants`` picks rows; the baseline always runs). The ASM share is the ASM loss's own
+forward+backward time at the full-SSC shapes, as a fraction of the full step.
 
     python benchmarks/stage1_step.py                      # crop 256, batch 2 (time + memory)
     python benchmarks/stage1_step.py --crop 512 --batch 6 --steps 2 --warmup 1   # memory at the official size
