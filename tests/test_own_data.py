@@ -108,3 +108,13 @@ def test_without_ground_truth_the_segmenter_trains_with_validation_off(own_data_
               'train_dataloader.persistent_workers=False', 'model.data_preprocessor.size=(64,64)',
               'train_dataloader.dataset.pipeline.2.size=(64,64)', 'model.backbone.checkpoint=None'], timeout=600)
     assert osp.isfile(osp.join(seg_dir, 'epoch_1.pth'))
+
+
+def test_a_missing_eval_mask_dir_is_one_error_naming_it(tmp_path):
+    from mmengine.config import Config
+
+    from mmssc.pipeline import Pipeline
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'pipeline', 'own_data.py'))
+    cfg.work_dir, cfg.data_root = str(tmp_path / 'work'), str(tmp_path / 'my_dataset')
+    with pytest.raises(FileNotFoundError, match='eval_mask_dir not found: .*my_dataset/masks'):
+        Pipeline(cfg, log=lambda message: None).evaluate()
