@@ -157,7 +157,7 @@ class Pipeline:
             return self.cfg.pseudo_mask_list
         path = osp.abspath(osp.join(self.work_dir, IMAGE_LIST_FILE))
         if not osp.isfile(path):
-            ids = [item['img_id'] for item in self.items(None)[0]]
+            ids = self._pseudo_ids = [item['img_id'] for item in self.items(None)[0]]
             with atomic_path(path) as tmp:
                 with open(tmp, 'w') as f:
                     f.write(''.join(i + '\n' for i in ids))
@@ -177,7 +177,8 @@ class Pipeline:
             scored = [dict(item, seg_map_path=osp.join(mask_dir, item['img_id'] + '.png')) for item in items]
             return [item for item in scored if osp.isfile(item['seg_map_path'])], classes
         items, classes = self.items(self.cfg.eval_list)
-        return [item for item in items if item['img_id'] in set(self._ids())], classes
+        listed = set(self._ids())
+        return [item for item in items if item['img_id'] in listed], classes
 
     def _ids(self) -> List[str]:
         if not hasattr(self, '_pseudo_ids'):
