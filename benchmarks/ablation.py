@@ -48,6 +48,7 @@ def pipeline_config(work_dir: str, data_root: str, variant: str, seed: int):
     cfg.work_dir = osp.join(work_dir, variant, f'seed{seed}')
     cfg.data_root = data_root
     cfg.pseudo_mask_list = cfg.eval_list  # the scored images are all that is needed
+    cfg.cam_sweep = SWEEP
     seeded = {'randomness.seed': seed}
     cfg.stage_cfg_options = dict(cam_classifier=dict(VARIANTS[variant][1], **seeded), irn=seeded)
     return cfg
@@ -121,7 +122,6 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     import mmssc  # noqa: F401
     from mmssc.datasets.demo_scenes import make_demo_dataset
-    from mmssc.evaluation.mask_metrics import evaluate_cams
     from mmssc.pipeline import Pipeline
     from mmssc.pretrained import ensure_efficientnet_lite
 
@@ -138,11 +138,11 @@ def main(argv=None) -> int:
             print(f'[ablation] {variant}, training seed {seed} ({time.time() - start:.0f} s so far)', flush=True)
             pipeline = Pipeline(pipeline_config(args.work_dir, data_root, variant, seed), show_num=4)
             out = pipeline.run(STAGES)
-            items, classes = pipeline._eval_items()
-            swept = evaluate_cams(pipeline._dir('cams'), items, classes, sweep=SWEEP, logger='silent')
+            items, _ = pipeline.eval_items()
             modes = failure_modes(pipeline.work_dir, data_root, [item['img_id'] for item in items])
-            values = dict(seeds=out['results']['cams']['mIoU'], pseudo=out['results']['pseudo_masks']['mIoU'],
-                          seeds_best=swept['best']['mIoU'],
+            cams = out['results']['cams']
+            values = dict(seeds=cams['mIoU'], pseudo=out['results']['pseudo_masks']['mIoU'],
+                          seeds_best=cams['best']['mIoU'],
                           **{f'{kind}_{name}': value for kind, row in modes.items() for name, value in row.items()})
             for key, value in values.items():
                 results.setdefault(variant, {}).setdefault(key, []).append(value)

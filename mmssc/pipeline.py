@@ -9,6 +9,7 @@ per trained stage::
     eval_list = 'ImageSets/Segmentation/train.txt'              # with ground truth: seeds and pseudo masks
     # own data: no pseudo_mask_list (= the stage-1 test_dataloader's images) and eval_mask_dir = 'masks'
     # (every one of those images with a ground-truth mask there is scored); configs/pipeline/own_data.py
+    cam_sweep = (0.1, 0.2, 0.3)    # optional: more background thresholds for the seeds (best one reported too)
     cam_config = 'configs/ssc/voc_cls.py'
     irn_config = 'configs/ssc/voc_irn.py'
     seg_config = 'configs/ssc/voc_deeplabv2.py'
@@ -165,7 +166,7 @@ class Pipeline:
                      f'listed in {path}')
         return path
 
-    def _eval_items(self) -> tuple:
+    def eval_items(self) -> tuple:
         """``(items, classes)`` scored against ground truth: ``eval_list`` with the stage-1 dataset's masks, or, with
         ``eval_mask_dir`` (relative to data_root), every image of the pseudo-mask list that has a mask there."""
         mask_dir = self.cfg.get('eval_mask_dir')
@@ -252,11 +253,12 @@ class Pipeline:
         from .evaluation.mask_metrics import evaluate_cams, evaluate_masks, ir_label_quality
         results = {}
         if self.cfg.get('eval_list') or self.cfg.get('eval_mask_dir'):
-            items, classes = self._eval_items()
+            items, classes = self.eval_items()
             if not items:
                 raise FileNotFoundError('pipeline config: no image of the pseudo-mask list has a ground-truth mask '
                                         f"in eval_mask_dir {self.cfg.get('eval_mask_dir')}")
-            results['cams'] = evaluate_cams(self._dir('cams'), items, classes)
+            # optional `cam_sweep`: background thresholds also scored (result keys `sweep`, `best`)
+            results['cams'] = evaluate_cams(self._dir('cams'), items, classes, sweep=self.cfg.get('cam_sweep'))
             results['ir_labels'] = ir_label_quality(self._dir('ir_labels'), items)
             results['pseudo_masks'] = evaluate_masks(self._dir('pseudo_masks'), items, classes)
         if osp.isfile(self._checkpoint('segmentation')):

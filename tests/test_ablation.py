@@ -35,6 +35,7 @@ def test_pipeline_config_seeds_both_trained_stages_and_scores_the_training_image
     cfg = ablation.pipeline_config(str(tmp_path), 'data', 'drs', 2)
     assert cfg.work_dir == osp.join(str(tmp_path), 'drs', 'seed2')
     assert cfg.pseudo_mask_list == cfg.eval_list == 'ImageSets/Segmentation/train.txt'
+    assert cfg.cam_sweep == ablation.SWEEP and 0.2 in cfg.cam_sweep   # best threshold, beside the official 0.2
     assert cfg.stage_cfg_options['cam_classifier']['randomness.seed'] == 2
     assert cfg.stage_cfg_options['irn'] == {'randomness.seed': 2}
     assert cfg.stage_cfg_options['cam_classifier']['model.asm_loss'] is None
