@@ -2,8 +2,9 @@
 
 Each variant runs in its own process (so peak RSS is its own) with the official ResNet-50 classifier of
 configs/ssc/voc_cls.py (random weights: speed does not depend on them), a frozen VGG19 loss network built once,
-rows with the decoder and loss network under bf16 autocast (``model.cdr_autocast``) and/or computed one sample at
-a time under activation checkpointing (``model.cdr_checkpoint_chunk=1``), and the two optimisers of the config.
+rows with the decoder and loss network under bf16 autocast (``model.cdr_autocast``) and/or run one sample at a
+time (``model.cdr_checkpoint_chunk=1``: the loss network's backward done in forward, the decoder checkpointed), and
+the two optimisers of the config.
 Figures: median of the timed steps after warm-up, and the process's peak RSS; ratios are to the baseline measured
 in the same run (``--variants`` picks rows; the baseline always runs). The ASM share is the ASM loss's own
 forward+backward time at the full-SSC shapes, as a fraction of the full step.
@@ -28,8 +29,8 @@ VARIANTS = {
     '+ASM': dict(drs=None, reconstruction_head=None, reconstruction_loss=None),
     'full SSC': dict(),
     'full SSC, bf16 CDR': dict(cdr_autocast=True),
-    'full SSC, checkpointed CDR': dict(cdr_checkpoint_chunk=1),
-    'full SSC, bf16 + checkpointed CDR': dict(cdr_autocast=True, cdr_checkpoint_chunk=1),
+    'full SSC, chunked CDR': dict(cdr_checkpoint_chunk=1),
+    'full SSC, bf16 + chunked CDR': dict(cdr_autocast=True, cdr_checkpoint_chunk=1),
 }
 
 

@@ -241,14 +241,23 @@ def test_cdr_checkpoint_chunk_gives_the_same_loss_and_gradients(chunk):
     chunked.load_state_dict(whole.state_dict())
     chunked.reconstruction_loss._frozen_network = whole.reconstruction_loss._frozen_network
     x, data = torch.randn(3, 3, 64, 64), samples(3, 20, 64)   # 3 samples: chunk 2 leaves an uneven last chunk
-    decoder_batches = []
-    chunked.reconstruction_head.register_forward_hook(lambda m, i, o: decoder_batches.append(len(o)))
-    for model in (whole, chunked):
-        model.zero_grad()
-        sum(model.loss(x, data).values()).backward()
+    decoder_batches, loss_network_batches = [], []
+    # on the decoder's first block: checkpoint's recompute stops early, before the decoder's own hook would run
+    chunked.reconstruction_head.head.register_forward_hook(lambda m, i, o: decoder_batches.append(len(o)))
+    whole.zero_grad()
+    sum(whole.loss(x, data).values()).backward()
+    handle = chunked.reconstruction_loss.loss_network.register_forward_hook(  # shared with `whole`
+        lambda m, i, o: loss_network_batches.append(len(i[0])))
+    chunked.zero_grad()
+    chunked_loss = sum(chunked.loss(x, data).values())
+    calls_in_forward = list(loss_network_batches)
+    chunked_loss.backward()
+    handle.remove()
     # one decoder pass per chunk forward, and each again in backward (recomputed, not stored)
     per_pass = [chunk] * (3 // chunk) + [3 % chunk] * (3 % chunk > 0)
     assert decoder_batches == per_pass + per_pass[::-1]   # backward recomputes the last chunk first
+    # the loss network runs on each chunk's target and reconstruction in forward, never again in backward
+    assert calls_in_forward == [n for n in per_pass for _ in range(2)] and loss_network_batches == calls_in_forward
     exact, approx = whole.loss(x, data)['loss_rec'], chunked.loss(x, data)['loss_rec']
     torch.testing.assert_close(approx, exact, rtol=1e-5, atol=1e-6)
     grads = {n: p.grad for n, p in whole.named_parameters() if p.grad is not None}
@@ -269,3 +278,33 @@ def test_a_class_count_mismatch_is_one_clear_error():
     model = official_r50(drs=None, reconstruction_head=None, reconstruction_loss=None, asm_loss=None)
     with pytest.raises(ValueError, match='model.num_classes is 20 but the dataset has 5 classes'):
         model.loss(torch.randn(1, 3, 64, 64), samples(1, 5, 64))
+
+
+def test_cdr_checkpoint_chunk_refuses_fp16_autocast():
+    # the loss network's gradient is taken in forward, outside fp16 loss scaling: refuse rather than underflow
+    model = official_r50(drs=None, asm_loss=None, cdr_checkpoint_chunk=1).train()
+    # a decoder output in fp16, as under CUDA fp16 autocast (CPU autocast cannot run this backbone in fp16)
+    model.reconstruction_head.register_forward_hook(lambda m, i, o: o.half())
+    x, data = torch.randn(2, 3, 64, 64), samples(2, 20, 64)
+    with pytest.raises(ValueError, match="dtype='bfloat16'"):
+        model.loss(x, data)
+
+
+def test_cdr_checkpoint_chunk_under_bf16_matches_the_whole_batch_in_bf16():
+    torch.manual_seed(0)
+    whole = official_r50(drs=None, asm_loss=None, cdr_autocast=True).train()
+    chunked = official_r50(drs=None, asm_loss=None, cdr_autocast=True, cdr_checkpoint_chunk=1).train()
+    chunked.load_state_dict(whole.state_dict())
+    chunked.reconstruction_loss._frozen_network = whole.reconstruction_loss._frozen_network
+    x, data = torch.randn(2, 3, 64, 64), samples(2, 20, 64)
+    losses = []
+    for model in (whole, chunked):
+        model.zero_grad()
+        losses.append(model.loss(x, data)['loss_rec'])
+        losses[-1].backward()
+    assert losses[1].dtype == torch.float32
+    torch.testing.assert_close(losses[1], losses[0], rtol=1e-2, atol=0)
+    for (name, p_whole), p_chunked in zip(whole.reconstruction_head.named_parameters(),
+                                          chunked.reconstruction_head.parameters()):
+        cosine = F.cosine_similarity(p_whole.grad.flatten(), p_chunked.grad.flatten(), dim=0)
+        assert cosine > 0.99, name

@@ -4,6 +4,7 @@ import os
 import os.path as osp
 import re
 
+import pytest
 import torch
 
 from conftest import REPO_ROOT, run_tool
@@ -44,12 +45,14 @@ def test_tiny_ssc_training_warm_up_and_resume(toy_voc, tmp_path):
     assert sum(cls[-3:]) < sum(cls[:3])
 
 
-def test_tiny_ssc_two_process_ddp(toy_voc, tmp_path):
+@pytest.mark.parametrize('cdr_options', [[], ['model.cdr_checkpoint_chunk=1']], ids=['whole', 'chunked_cdr'])
+def test_tiny_ssc_two_process_ddp(toy_voc, tmp_path, cdr_options):
     work = str(tmp_path / 'ddp')
     os.makedirs(work)
     proc, weights = dist_train_two_ranks(
         TINY, work, config_hooks=[dict(type='ASMWarmupHook', start_epoch=0)],
-        cfg_options=['train_cfg.max_epochs=1', 'train_dataloader.batch_size=2', *data_options(toy_voc[0])])
+        cfg_options=['train_cfg.max_epochs=1', 'train_dataloader.batch_size=2', *data_options(toy_voc[0]),
+                     *cdr_options])
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0 and 'loss_asm' in log and 'loss_rec' in log
     assert_same_weights(weights)

@@ -68,9 +68,9 @@ class SSCCAMClassifier(BaseModel):
         cdr_autocast: run the reconstruction head and its loss network under bf16 autocast. Off by default (the
             official code is fp32); about 1.75× faster CDR on CPUs with AVX512-BF16 (benchmarks/stage1_step.py).
         cdr_checkpoint_chunk: None (official: the CDR branch keeps the whole batch's activations for backward) or
-            n: run the decoder and the reconstruction loss n samples at a time under activation checkpointing
-            (:meth:`cdr_loss`), which caps the branch's memory at one chunk's activations at the cost of
-            recomputing its forward in backward (README, Benchmarks).
+            n: run the CDR branch n samples at a time (:meth:`cdr_loss`): the loss network's backward is done
+            in the forward pass and the decoder is recomputed in backward, which caps the branch's memory at
+            one chunk's activations for one more decoder forward (README, Benchmarks).
     """
 
     def __init__(self,
@@ -154,27 +154,53 @@ class SSCCAMClassifier(BaseModel):
             losses['loss_asm'] = self.asm_loss(cam, superpixels, labels)
         return losses
 
-    def _cdr_branch(self, cam: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    def _reconstruct(self, cam: torch.Tensor) -> torch.Tensor:
         with torch.autocast(cam.device.type, dtype=torch.bfloat16, enabled=self.cdr_autocast):
-            reconstruction = self.reconstruction_head(cam)
-            if reconstruction.shape[-2:] != inputs.shape[-2:]:
-                raise ValueError(f'the reconstruction is {tuple(reconstruction.shape[-2:])} but the crop is '
-                                 f'{tuple(inputs.shape[-2:])}: the crop must be 16 × the CAM size (e.g. 512 '
-                                 'at output stride 16)')
+            return self.reconstruction_head(cam)
+
+    def _reconstruction_loss(self, reconstruction: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        if reconstruction.shape[-2:] != inputs.shape[-2:]:
+            raise ValueError(f'the reconstruction is {tuple(reconstruction.shape[-2:])} but the crop is '
+                             f'{tuple(inputs.shape[-2:])}: the crop must be 16 × the CAM size (e.g. 512 '
+                             'at output stride 16)')
+        with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=self.cdr_autocast):
             return self.reconstruction_loss(reconstruction, inputs).float()
 
+    def _loss_and_gradient(self, reconstruction: torch.Tensor, inputs: torch.Tensor):
+        """The reconstruction loss of a detached reconstruction and its gradient, the loss network's backward
+        done now so that its activations are freed before the next chunk."""
+        if reconstruction.dtype == torch.float16:
+            raise ValueError('model.cdr_checkpoint_chunk computes the loss network\'s gradient outside the '
+                             "optimiser's fp16 loss scaling, where it would underflow: use bf16 "
+                             "(model.cdr_autocast=True, or AmpOptimWrapper with dtype='bfloat16')")
+        leaf = reconstruction.detach().requires_grad_()
+        with torch.enable_grad():
+            loss = self._reconstruction_loss(leaf, inputs)
+        gradient, = torch.autograd.grad(loss, leaf)
+        return loss.detach(), gradient
+
     def cdr_loss(self, cam: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-        """β_p·L_p(D(x_int), x) of the batch (§2.5–2.6); with ``cdr_checkpoint_chunk`` = n, the mean over chunks of
-        n samples, each under activation checkpointing: the same value and gradients (every layer of the decoder
-        and loss network is per-sample, and every sample has as many elements), with one chunk's activations held
-        at a time instead of the batch's, for one more forward of the branch in backward."""
+        """β_p·L_p(D(x_int), x) of the batch (§2.5–2.6).
+
+        With ``cdr_checkpoint_chunk`` = n the batch goes n samples at a time: the decoder runs under activation
+        checkpointing (recomputed in backward), and the loss network's forward *and* backward run at once, giving
+        the loss ℓ_c and g_c = ∂ℓ_c/∂x̂_c of the chunk's reconstruction x̂_c. The chunk then contributes
+
+            ℓ_c + ⟨x̂_c, g_c⟩ − stop_grad(⟨x̂_c, g_c⟩),
+
+        whose value is ℓ_c and whose gradient reaches the decoder and the CAM as J_D^T g_c: the same loss and
+        gradients as the whole batch (every layer is per-sample and every sample has as many elements), with
+        only one chunk's loss-network activations alive at a time and the loss network never recomputed.
+        """
         chunk = self.cdr_checkpoint_chunk
         if chunk is None or not torch.is_grad_enabled():
-            return self._cdr_branch(cam, inputs)
+            return self._reconstruction_loss(self._reconstruct(cam), inputs)
         total = cam.new_zeros(())
         for cam_chunk, input_chunk in zip(cam.split(chunk), inputs.split(chunk)):
-            chunk_loss = checkpoint(self._cdr_branch, cam_chunk, input_chunk, use_reentrant=False)
-            total = total + chunk_loss * (len(cam_chunk) / len(cam))
+            reconstruction = checkpoint(self._reconstruct, cam_chunk, use_reentrant=False)
+            chunk_loss, gradient = self._loss_and_gradient(reconstruction, input_chunk)
+            linear = (reconstruction.float() * gradient.float()).sum()
+            total = total + (chunk_loss + linear - linear.detach()) * (len(cam_chunk) / len(cam))
         return total
 
     def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None, mode: str = 'tensor'):

@@ -22,4 +22,9 @@ model = dict(
                              checkpoint='pretrained/vgg19-dcbb9e9d.pth', loss_weight=1.0),
     # ASM (β_a = loss_weight = 1, θ = 0.3, 8×8 erosion), switched on by ASMWarmupHook after 2 epochs.
     asm_loss=dict(type='ASMLoss', threshold=0.3, kernel_size=8, superpixel_stride=2,
-                  use_reliable_selection=True, loss_weight=1.0))
+                  use_reliable_selection=True, loss_weight=1.0),
+    # Off = the official computation. cdr_checkpoint_chunk=1: the CDR branch one sample at a time (same loss and
+    # gradients, one sample's CDR activations in memory); cdr_autocast=True: decoder + VGG19 in bf16. Both on
+    # meet the stage-1 targets, ≤ 5x the baseline step and ≤ 2x its memory (README "Benchmarks").
+    cdr_checkpoint_chunk=None,
+    cdr_autocast=False)
