@@ -176,10 +176,17 @@ class Pipeline:
                 raise FileNotFoundError(f'pipeline config: eval_mask_dir not found: {mask_dir}')
             items, classes = self.items(self.cfg.get('eval_list') or self.image_list)
             scored = [dict(item, seg_map_path=osp.join(mask_dir, item['img_id'] + '.png')) for item in items]
-            return [item for item in scored if osp.isfile(item['seg_map_path'])], classes
-        items, classes = self.items(self.cfg.eval_list)
-        listed = set(self._ids())
-        return [item for item in items if item['img_id'] in listed], classes
+            scored = [item for item in scored if osp.isfile(item['seg_map_path'])]
+            where = f'in eval_mask_dir {mask_dir}'
+        else:
+            items, classes = self.items(self.cfg.eval_list)
+            listed = set(self._ids())
+            scored = [item for item in items if item['img_id'] in listed]
+            where = f'in eval_list {self.cfg.eval_list}'
+        if not scored:
+            raise FileNotFoundError(f'pipeline config: no image of the pseudo-mask list has a ground-truth mask '
+                                    f'{where}')
+        return scored, classes
 
     def _ids(self) -> List[str]:
         if not hasattr(self, '_pseudo_ids'):
@@ -254,9 +261,6 @@ class Pipeline:
         results = {}
         if self.cfg.get('eval_list') or self.cfg.get('eval_mask_dir'):
             items, classes = self.eval_items()
-            if not items:
-                raise FileNotFoundError('pipeline config: no image of the pseudo-mask list has a ground-truth mask '
-                                        f"in eval_mask_dir {self.cfg.get('eval_mask_dir')}")
             # optional `cam_sweep`: background thresholds also scored (result keys `sweep`, `best`)
             results['cams'] = evaluate_cams(self._dir('cams'), items, classes, sweep=self.cfg.get('cam_sweep'))
             results['ir_labels'] = ir_label_quality(self._dir('ir_labels'), items)

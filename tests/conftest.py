@@ -57,7 +57,8 @@ def load_tool(name: str):
 
 def toy_ids(root: str, split: str = 'train') -> list:
     """The image ids of a split of the generated toy set."""
-    with open(osp.join(root, 'ImageSets', 'Segmentation', split + '.txt')) as f:
+    from mmssc.datasets.toy_voc import LAYOUT
+    with open(osp.join(root, LAYOUT['split_dir'], split + '.txt')) as f:
         return [ln.strip() for ln in f if ln.strip()]
 
 

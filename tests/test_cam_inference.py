@@ -31,9 +31,6 @@ SCALES = (1.0, 0.5, 1.5, 2.0)
 TOY_KEYS = [0, 2, 7, 11, 14]  # 0-based classes drawn in the toy set (active in the trained tiny model)
 
 
-
-
-
 @pytest.fixture(scope='module')
 def tiny_model(toy_voc):
     """The smoke config's TinyCAMClassifier, trained briefly on the toy images (full images, labels from masks)."""

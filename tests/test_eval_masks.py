@@ -21,8 +21,6 @@ NAMES = ('background',) + VOC_CLASSES
 TINY_CFG = osp.join(REPO_ROOT, 'configs/smoke/tiny_cam_toy_voc.py')
 
 
-
-
 def reference_scores(preds, gts, num_classes=21):
     conf = np.zeros((num_classes, num_classes), np.int64)
     fg = np.zeros(3, np.int64)

@@ -25,8 +25,6 @@ from pydensecrf.utils import unary_from_labels  # noqa: E402
 TINY_CFG = osp.join(REPO_ROOT, 'configs/smoke/tiny_cam_toy_voc.py')
 
 
-
-
 def reference_ir_label(img, keys, cams, fg_thres=0.30, bg_thres=0.10):
     """The official cam_to_ir_label + crf_inference_label, from the spec."""
     h, w = img.shape[:2]

@@ -28,7 +28,6 @@ SMOKE_IRN = osp.join(REPO_ROOT, 'configs/smoke/tiny_irn_toy_voc.py')
 STAGES = ('pseudo_masks', 'pseudo_masks_confident')
 
 
-
 def write_fake_cams(root, ids, work_dir, seed=0):
     """CAM files shaped like stage 2's: blurred class masks plus noise, each map divided by its max + 1e-5."""
     rng = np.random.default_rng(seed)
@@ -46,7 +45,6 @@ def write_fake_cams(root, ids, work_dir, seed=0):
 def data_root_option(root):
     # toy images are at most 128 px: padding the boundary-map input to 128 exercises the same code as IRN's 512
     return ['--edge-pad-size', '128', '--cfg-options', f'infer_dataloader.dataset.data_root={root}']
-
 
 
 def output_bytes(work_dir):

@@ -118,3 +118,16 @@ def test_a_missing_eval_mask_dir_is_one_error_naming_it(tmp_path):
     cfg.work_dir, cfg.data_root = str(tmp_path / 'work'), str(tmp_path / 'my_dataset')
     with pytest.raises(FileNotFoundError, match='eval_mask_dir not found: .*my_dataset/masks'):
         Pipeline(cfg, log=lambda message: None).evaluate()
+
+
+def test_an_eval_mask_dir_without_a_listed_image_is_one_error_naming_it(toy_voc, tmp_path):
+    from mmengine.config import Config
+
+    from mmssc.pipeline import Pipeline
+    root = str(tmp_path / 'my_dataset')
+    make_own_data(toy_voc[0], root, masked=[])   # masks/ exists but holds no mask
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'pipeline', 'own_data.py'))
+    cfg.work_dir, cfg.data_root = str(tmp_path / 'work'), root
+    with pytest.raises(FileNotFoundError, match='no image of the pseudo-mask list has a ground-truth mask in '
+                                                'eval_mask_dir .*my_dataset/masks'):
+        Pipeline(cfg, log=lambda message: None).evaluate()

@@ -5,7 +5,6 @@ import os.path as osp
 import re
 
 import pytest
-import torch
 
 from conftest import REPO_ROOT, run_tool
 from ddp_check import assert_same_weights, dist_train_two_ranks
