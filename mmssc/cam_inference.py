@@ -258,11 +258,13 @@ def dataset_items(config, ann_file: Optional[str] = None, cfg_options: Optional[
     ``ann_file`` replaces the dataset's split list (relative paths are under its ``data_root``, mmengine's
     rule); ``cfg_options`` are merged first, as ``--cfg-options`` does. Returns ``(items, classes)``: per image a
     dict with ``img_id``, ``img_path``, ``label_indices`` (0-based foreground classes) and ``seg_map_path``
-    when the dataset has masks; ``classes`` are the foreground class names. Missing images, masks or labels
-    raise the dataset's own errors, which name the file.
+    when the dataset has masks; ``classes`` are the foreground class names, the list the scorer takes (an mmseg
+    segmentation dataset's class 0, the background, is left out). Missing images, masks or labels raise the
+    dataset's own errors, which name the file.
     """
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
+    from mmseg.datasets import BaseSegDataset
     from mmseg.registry import DATASETS
 
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
@@ -286,7 +288,9 @@ def dataset_items(config, ann_file: Optional[str] = None, cfg_options: Optional[
         if info.get('seg_map_path'):
             item['seg_map_path'] = info['seg_map_path']
         items.append(item)
-    return items, tuple(dataset.metainfo['classes'])
+    classes = tuple(dataset.metainfo['classes'])
+    # mmseg segmentation datasets list label 0 (background) as their first class; image-label datasets do not
+    return items, classes[1:] if isinstance(dataset, BaseSegDataset) else classes
 
 
 # ------------------------------------------------------------------------------------------ running it

@@ -21,6 +21,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .crf import IR_LABEL_CRF, IR_LABEL_GT_PROB, dense_crf, label_probs
+from .stage_files import class_of_plane, threshold_planes
 
 CONF_FG_THRESHOLD = 0.30
 CONF_BG_THRESHOLD = 0.10
@@ -33,13 +34,10 @@ __all__ = ['CONF_FG_THRESHOLD', 'CONF_BG_THRESHOLD', 'UNCERTAIN', 'threshold_cam
 def threshold_cams(high_res: np.ndarray, threshold: float) -> np.ndarray:
     """Argmax over a constant background plane ``threshold`` followed by the K maps: int64 H×W in 0..K.
 
-    A pixel is background (0) unless some class map exceeds the threshold strictly (ties → background).
+    A pixel is background (0) unless some class map exceeds the threshold strictly (ties → background); the
+    rule itself is :func:`mmssc.stage_files.threshold_planes`, shared with the CAM seeds.
     """
-    high_res = np.asarray(high_res)
-    if high_res.ndim != 3:
-        raise ValueError(f'expected K×H×W CAMs, got shape {high_res.shape}')
-    padded = np.concatenate([np.full((1,) + high_res.shape[1:], threshold, high_res.dtype), high_res])
-    return np.argmax(padded, axis=0)
+    return threshold_planes(high_res, threshold)
 
 
 def crf_label_refine(image_rgb: np.ndarray, labels: np.ndarray, num_labels: int,
@@ -72,7 +70,7 @@ def make_ir_label(image_rgb: np.ndarray, keys: Sequence[int], high_res: np.ndarr
                          f'{image_rgb.shape[0]}x{image_rgb.shape[1]}')
     if len(keys) != len(high_res):
         raise ValueError(f'{len(keys)} keys for {len(high_res)} CAMs')
-    keys_ext = np.concatenate([[0], keys + 1])
+    keys_ext = class_of_plane(keys)
     num_labels = len(keys_ext)
     fg_conf = keys_ext[crf_label_refine(image_rgb, threshold_cams(high_res, fg_threshold), num_labels,
                                         crf_params=crf_params)]

@@ -285,7 +285,7 @@ class Pipeline:
         cfg = self.configs['segmentation'].copy()
         cfg.merge_from_dict(self._options('segmentation', 'segmentation'))
         items, classes = dataset_items(cfg, dataloader='test_dataloader')
-        return evaluate_masks(out_dir, items, classes[1:] if classes[0] == 'background' else classes)
+        return evaluate_masks(out_dir, items, classes, title='segmenter predictions')
 
     # ------------------------------------------------------------------ the whole run
     def _output_paths(self, stage: str) -> List[str]:

@@ -38,7 +38,9 @@ overlays            any of the above        ``vis/<stage>/``                   `
 ==================  ======================  =================================  ==========================================
 """
 import os.path as osp
-from typing import Iterable, List
+from typing import Iterable, List, Sequence
+
+import numpy as np
 
 STAGE_DIRS = dict(
     superpixels='superpixels',
@@ -54,6 +56,7 @@ STAGE_DIRS = dict(
 PER_IMAGE_SUFFIX = dict(superpixels='.png', cams='.npz', ir_labels='.png', pseudo_masks='.png',
                         pseudo_masks_confident='.png')
 CAM_KEYS = ('keys', 'cam', 'high_res')
+BACKGROUND_LABEL = 0
 
 
 def stage_dir(work_dir: str, stage: str) -> str:
@@ -72,3 +75,51 @@ def stage_file(work_dir: str, stage: str, image_id: str) -> str:
 def pending_ids(work_dir: str, stage: str, image_ids: Iterable[str]) -> List[str]:
     """The ids whose output of ``stage`` does not exist yet (finished files are complete: writes are atomic)."""
     return [i for i in image_ids if not osp.isfile(stage_file(work_dir, stage, i))]
+
+
+# ------------------------------------------------------------------ score planes → label values
+# Every stage that turns per-class maps into labels (CAM seeds, IR labels, pseudo masks) stacks a background plane
+# in front of the K maps of an image's classes ``keys`` (0-based) and takes the argmax: plane 0 is background
+# (label 0), plane k ≥ 1 is class keys[k-1] (label keys[k-1] + 1). Ties go to the lower plane, so a class must
+# beat the background plane strictly.
+
+def class_of_plane(keys: Sequence[int]) -> np.ndarray:
+    """Label value of each plane of a background-first stack: ``[0, keys[0] + 1, …, keys[K-1] + 1]`` (int64)."""
+    return np.concatenate([[BACKGROUND_LABEL], np.asarray(keys, dtype=np.int64).reshape(-1) + 1])
+
+
+class CamSeeds:
+    """The seed rule for one image's CAMs ``cams`` (K×H×W) at any background threshold t.
+
+    plane(x) = argmax over [t, M_1(x), …, M_K(x)] = k* + 1 if M_k*(x) > t (k* the first maximum), else 0;
+    label(x) = class_of_plane(keys)[plane(x)]. The maximum and argmax are taken once, so a sweep over t costs one
+    comparison per threshold.
+    """
+
+    def __init__(self, keys: Sequence[int], cams: np.ndarray):
+        cams = np.asarray(cams)
+        if cams.ndim != 3:
+            raise ValueError(f'expected K×H×W CAMs, got shape {cams.shape}')
+        self.classes = class_of_plane(keys)
+        if len(self.classes) != len(cams) + 1:
+            raise ValueError(f'{len(self.classes) - 1} keys for {len(cams)} CAMs')
+        self.best = cams.max(axis=0) if len(cams) else np.full(cams.shape[1:], -np.inf, np.float32)
+        self.top_plane = cams.argmax(axis=0) + 1 if len(cams) else np.zeros(cams.shape[1:], np.int64)
+
+    def planes(self, threshold: float) -> np.ndarray:
+        """Plane indices 0..K (int64 H×W)."""
+        return np.where(self.best > threshold, self.top_plane, 0)
+
+    def labels(self, threshold: float) -> np.ndarray:
+        """Label values 0 / keys + 1 (int64 H×W)."""
+        return self.classes[self.planes(threshold)]
+
+
+def threshold_planes(cams: np.ndarray, threshold: float) -> np.ndarray:
+    """Plane indices 0..K of the seed rule at ``threshold`` (see :class:`CamSeeds`)."""
+    return CamSeeds(np.arange(len(cams)), cams).planes(threshold)
+
+
+def cam_seed_labels(keys: Sequence[int], cams: np.ndarray, threshold: float) -> np.ndarray:
+    """The seed label map of one image's CAMs at background threshold ``threshold`` (int64 H×W, 0..C)."""
+    return CamSeeds(keys, cams).labels(threshold)

@@ -12,12 +12,13 @@ import pytest
 from mmssc.cam_inference import strided_size, write_cam_file
 from mmssc.datasets.toy_voc import LAYOUT
 from mmssc.datasets.voc import VOC_CLASSES, voc_palette
-from mmssc.evaluation.mask_metrics import DEFAULT_SWEEP, cam_seed_labels, evaluate_cams, evaluate_masks
+from mmssc.evaluation.mask_metrics import DEFAULT_SWEEP, evaluate_cams, evaluate_masks
 from mmssc.fileio import read_label_png, write_label_png
+from mmssc.stage_files import cam_seed_labels
 
 from conftest import REPO_ROOT, load_tool
 
-NAMES = ('background',) + VOC_CLASSES
+NAMES = ('background',) + VOC_CLASSES  # the rows the scorer reports for VOC's 20 foreground classes
 TINY_CFG = osp.join(REPO_ROOT, 'configs/smoke/tiny_cam_toy_voc.py')
 
 
@@ -84,7 +85,7 @@ def test_seed_labels_follow_the_padded_argmax_rule():
 
 def test_cam_evaluation_matches_a_confusion_matrix_at_0_2_and_over_the_sweep(cam_set):
     folder, items, truth = cam_set
-    result = evaluate_cams(osp.join(folder, 'cams'), items, NAMES, sweep=DEFAULT_SWEEP, logger='silent')
+    result = evaluate_cams(osp.join(folder, 'cams'), items, VOC_CLASSES, sweep=DEFAULT_SWEEP, logger='silent')
     gts = [truth[i['img_id']][0] for i in items]
 
     def reference_at(t):
@@ -119,7 +120,7 @@ def test_mask_evaluation_counts_255_as_background(cam_set, tmp_path):
         pred[rng.random(pred.shape) < 0.05] = 7         # wrong class
         write_label_png(str(tmp_path / f"{item['img_id']}.png"), pred, voc_palette(256))
         preds.append(np.where(pred == 255, 0, pred))
-    result = evaluate_masks(str(tmp_path), items, NAMES, logger='silent')
+    result = evaluate_masks(str(tmp_path), items, VOC_CLASSES, logger='silent')
     ref = reference_scores(preds, [truth[i['img_id']][0] for i in items])
     assert result['mIoU'] == pytest.approx(ref['miou'], abs=1e-4)
     assert result['fg_recall'] == pytest.approx(ref['fg_recall'], abs=1e-6)
@@ -129,11 +130,11 @@ def test_mask_evaluation_counts_255_as_background(cam_set, tmp_path):
 def test_missing_predictions_and_size_mismatches_name_the_file(cam_set, tmp_path):
     folder, items, truth = cam_set
     with pytest.raises(FileNotFoundError, match='img0.png'):
-        evaluate_masks(str(tmp_path), items, NAMES, logger='silent')
+        evaluate_masks(str(tmp_path), items, VOC_CLASSES, logger='silent')
     for item in items:
         write_label_png(str(tmp_path / f"{item['img_id']}.png"), np.zeros((5, 5), np.uint8))
     with pytest.raises(ValueError, match=r'img0.png is 5x5 but its ground truth .*img0.png is 40x50'):
-        evaluate_masks(str(tmp_path), items, NAMES, logger='silent')
+        evaluate_masks(str(tmp_path), items, VOC_CLASSES, logger='silent')
 
 
 def test_tool_on_the_toy_set_with_config_and_with_gt_dir(toy_voc, tmp_path, capsys):

@@ -18,7 +18,8 @@ the §8.4 recipe. The official code feeds the CRF a mean-subtracted image that w
 tool uses the real image (see mmssc/crf.py).
 
 Outputs are written atomically and existing ones are skipped, so an interrupted run resumes (``--overwrite`` redoes
-them). With ``--gt-dir``, the refined masks are scored with mmseg's IoUMetric (255 in the ground truth ignored).
+them). With ``--gt-dir``, the refined masks are scored with the project's scorer (mmssc.evaluation: background
+included, 255 in the ground truth ignored).
 Needs pydensecrf (``pip install pydensecrf2``).
 """
 import argparse
@@ -205,19 +206,10 @@ class ModelProbabilities:
 
 
 def evaluate(out_dir: str, gt_dir: str, ids: list, class_names: tuple) -> dict:
-    """mIoU of the refined masks with mmseg's IoUMetric (prints its per-class table)."""
-    import torch
-    from mmseg.evaluation import IoUMetric
-    metric = IoUMetric(iou_metrics=['mIoU'])
-    metric.dataset_meta = dict(classes=class_names)
-    for image_id in ids:
-        pred = read_label_png(osp.join(out_dir, image_id + '.png'), 'refined mask')
-        gt = read_label_png(osp.join(gt_dir, image_id + '.png'), 'ground-truth mask')
-        if gt.shape != pred.shape:
-            raise ValueError(f'{image_id}: ground truth {gt.shape} and prediction {pred.shape} differ in size')
-        metric.process({}, [dict(pred_sem_seg=dict(data=torch.from_numpy(pred.astype(np.int64))[None]),
-                                 gt_sem_seg=dict(data=torch.from_numpy(gt.astype(np.int64))[None]))])
-    return metric.compute_metrics(metric.results)
+    """mIoU of the refined masks with the project's scorer (``class_names`` has background first)."""
+    from mmssc.evaluation import evaluate_masks, gt_dir_items
+    return evaluate_masks(out_dir, gt_dir_items(gt_dir, ids=ids), class_names[1:], logger='silent',
+                          title='refined masks')
 
 
 def _run(jobs, worker, pool, bar) -> None:
@@ -283,8 +275,8 @@ def main(argv=None) -> int:
             elapsed = time.perf_counter() - start
             print(f'\nrefined {len(todo)} images in {elapsed:.1f}s ({len(todo) / elapsed:.2f} images/s)', flush=True)
         if args.gt_dir:
-            metrics = evaluate(args.out_dir, args.gt_dir, ids, class_names)
-            print('after CRF: ' + '  '.join(f'{k}: {float(v):.2f}' for k, v in metrics.items()), flush=True)
+            from mmssc.evaluation import format_result
+            print(format_result(evaluate(args.out_dir, args.gt_dir, ids, class_names), 'after CRF'), flush=True)
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         print('outputs written so far are complete and kept; re-run to resume', file=sys.stderr)

@@ -56,27 +56,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def items_from_gt_dir(gt_dir: str, ids_file) -> list:
-    import os
-    if not osp.isdir(gt_dir):
-        raise FileNotFoundError(f'ground-truth folder not found: {gt_dir}')
-    if ids_file:
-        if not osp.isfile(ids_file):
-            raise FileNotFoundError(f'id list not found: {ids_file}')
-        with open(ids_file, encoding='utf-8') as f:
-            ids = [osp.splitext(osp.basename(ln.split()[0]))[0] for ln in f if ln.strip()]
-    else:
-        ids = sorted(n[:-4] for n in os.listdir(gt_dir) if n.endswith('.png') and not n.startswith('.'))
-    if not ids:
-        raise ValueError(f'no images to evaluate ({ids_file or gt_dir} lists none)')
-    items = [dict(img_id=i, seg_map_path=osp.join(gt_dir, i + '.png')) for i in ids]
-    missing = [i['seg_map_path'] for i in items if not osp.isfile(i['seg_map_path'])]
-    if missing:
-        raise FileNotFoundError(f'{len(missing)} ground-truth masks missing, first: {missing[0]}')
-    return items
-
-
 def foreground_classes(spec: str) -> tuple:
+    """--classes: 'voc', 'coco' or a foreground class-list file (the scorer adds background)."""
     from mmssc.datasets import COCO_CLASSES, VOC_CLASSES, load_class_names
     return {'voc': VOC_CLASSES, 'coco': COCO_CLASSES}.get(spec) or load_class_names(spec)
 
@@ -94,20 +75,20 @@ def _json_safe(value):
 def main(argv=None) -> int:
     args = parse_args(argv)
     from mmssc.cam_inference import dataset_items
-    from mmssc.evaluation.mask_metrics import DEFAULT_SWEEP, evaluate_cams, evaluate_masks, format_result
+    from mmssc.evaluation.mask_metrics import (DEFAULT_SWEEP, evaluate_cams, evaluate_masks, format_result,
+                                               gt_dir_items)
     from mmssc.fileio import atomic_path
     try:
         if args.config:
             items, classes = dataset_items(args.config, args.ann_file, args.cfg_options)
         else:
-            items, classes = items_from_gt_dir(args.gt_dir, args.ids), foreground_classes(args.classes)
-        class_names = ('background',) + tuple(classes)
+            items, classes = gt_dir_items(args.gt_dir, args.ids), foreground_classes(args.classes)
         if args.cams:
             sweep = None if args.sweep is None else (args.sweep or DEFAULT_SWEEP)
-            result = evaluate_cams(args.cams, items, class_names, args.threshold, sweep, logger='silent')
+            result = evaluate_cams(args.cams, items, classes, args.threshold, sweep, logger='silent')
             print(format_result(result, f'CAM seeds ({args.cams})'), flush=True)
         else:
-            result = evaluate_masks(args.masks, items, class_names, logger='silent')
+            result = evaluate_masks(args.masks, items, classes, logger='silent')
             print(format_result(result, f'masks ({args.masks})'), flush=True)
         if args.out:
             with atomic_path(args.out) as tmp, open(tmp, 'w') as f:

@@ -119,6 +119,7 @@ def pseudo_masks_of(model, sample: dict, device, args):
 
     from mmssc.confidence_mask import apply_confidence, confident_per_class, top2_margin
     from mmssc.random_walk import random_walk_scores
+    from mmssc.stage_files import class_of_plane
 
     image = torch.tensor(sample['image']).permute(2, 0, 1).contiguous()  # a copy: PIL arrays are read-only
     inputs = model.data_preprocessor(dict(inputs=[image]), False)['inputs'].to(device)
@@ -128,9 +129,7 @@ def pseudo_masks_of(model, sample: dict, device, args):
     scores = random_walk_scores(cams, edge, (height, width), bg_threshold=args.bg_threshold, radius=args.radius,
                                 beta=args.beta, exp_times=args.exp_times)
     planes = scores.argmax(dim=0)
-    class_of_plane = torch.cat([torch.zeros(1, dtype=torch.long),
-                                torch.from_numpy(sample['keys']).long() + 1]).to(device)
-    labels = class_of_plane[planes]
+    labels = torch.from_numpy(class_of_plane(sample['keys'])).to(device)[planes]
     confident = confident_per_class(top2_margin(scores), planes, args.confident_fraction)
     confident_labels = apply_confidence(labels, confident)
     return labels.to(torch.uint8).cpu().numpy(), confident_labels.to(torch.uint8).cpu().numpy()

@@ -1,4 +1,10 @@
-"""Score CAM seeds and pseudo-mask folders against ground truth with mmseg's IoU computation (method.md §3.2, §6.2).
+"""The project's one scorer: CAM seeds, pseudo masks, IR labels and segmenter predictions against ground truth.
+
+Every caller passes the dataset's **foreground** class names (C of them); the scorer puts ``background`` in front
+itself (:func:`scored_classes`), so label 0 is scored as background, labels 1..C as the classes in order, and the
+per-class tables print background first. mIoU is the mean over all C + 1 rows, background included, as the
+official ``eval_cam`` / ``eval_sem_seg`` compute it. A label value outside 0..C (other than 255 in the ground
+truth) is an error naming the file, never silently dropped.
 
 Both evaluations accumulate, over all images, the per-class intersection, union, predicted and ground-truth pixel
 counts with :meth:`mmseg.evaluation.IoUMetric.intersect_and_union` (255 in the ground truth is ignored), and turn
@@ -11,8 +17,9 @@ the confusion-matrix definition of the official ``eval_cam`` / ``eval_sem_seg``.
 precision and recall are reported too: with F = prediction > 0 and G = ground truth > 0 over non-ignored pixels,
 precision = |F ∩ G| / |F| and recall = |F ∩ G| / |G|. All figures are percentages.
 
-* CAMs (§3.2): the prediction is argmax over [t, high_res_1..K] mapped through [0, keys + 1], i.e. class
-  keys[argmax_k M_k] + 1 where max_k M_k > t, else background (ties → background). The official threshold is
+* CAMs (§3.2): the seed rule of :class:`mmssc.stage_files.CamSeeds`: argmax over [t, high_res_1..K] mapped
+  through [0, keys + 1], i.e. class keys[argmax_k M_k] + 1 where max_k M_k > t, else background (ties →
+  background). The official threshold is
   the fixed t = 0.2 (:data:`OFFICIAL_CAM_THRESHOLD`); the optional sweep over t is reported separately, with its
   best value, and is *not* the faithful number.
 * Pseudo masks (§6.2): the PNG's class indices; 255 (uncertain, e.g. in confident masks) counts as background.
@@ -20,20 +27,22 @@ precision = |F ∩ G| / |F| and recall = |F ∩ G| / |G|. All figures are percen
 import contextlib
 import math
 import os.path as osp
-from typing import Iterator, Optional, Sequence
+from typing import Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from mmengine.logging import print_log
 
 from ..fileio import raise_missing_files, read_label_png
+from ..stage_files import CamSeeds
 
+BACKGROUND = 'background'
 OFFICIAL_CAM_THRESHOLD = 0.2
 DEFAULT_SWEEP = tuple(round(0.05 * i, 2) for i in range(1, 13))  # 0.05, 0.10, ..., 0.60
 IGNORE_INDEX = 255
 
-__all__ = ['OFFICIAL_CAM_THRESHOLD', 'DEFAULT_SWEEP', 'cam_seed_labels', 'MaskScore', 'evaluate_cams',
-           'evaluate_masks', 'format_result']
+__all__ = ['BACKGROUND', 'OFFICIAL_CAM_THRESHOLD', 'DEFAULT_SWEEP', 'scored_classes', 'MaskScore',
+           'evaluate_cams', 'evaluate_masks', 'ir_label_quality', 'gt_dir_items', 'format_result']
 
 
 @contextlib.contextmanager
@@ -48,33 +57,52 @@ def _single_thread() -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _max_and_label(keys: np.ndarray, high_res: np.ndarray):
-    """Per pixel, the top CAM value and its class label keys[argmax] + 1 (first maximum on ties)."""
-    best, index = torch.from_numpy(np.asarray(high_res)).max(dim=0)
-    return best, torch.as_tensor(np.asarray(keys, np.int64) + 1)[index]
-
-
-def cam_seed_labels(keys: np.ndarray, high_res: np.ndarray, threshold: float) -> np.ndarray:
-    """The seed label map of one image's CAMs at background threshold ``threshold`` (int64 H×W, 0..C)."""
-    best, labels = _max_and_label(keys, high_res)
-    return torch.where(best > threshold, labels, torch.zeros_like(labels)).numpy()
+def scored_classes(foreground_classes: Sequence[str]) -> Tuple[str, ...]:
+    """The rows the scorer reports: ``background`` followed by the dataset's foreground class names."""
+    names = tuple(foreground_classes)
+    if not names:
+        raise ValueError('no foreground classes to score')
+    if any(str(name).lower() == BACKGROUND for name in names):
+        raise ValueError(f'the scorer takes the foreground class names and adds {BACKGROUND!r} itself; got '
+                         f'{names[:3]}... with {BACKGROUND!r} among them')
+    return (BACKGROUND,) + names
 
 
 class MaskScore:
-    """Running totals for one prediction setting: mmseg IoUMetric results plus foreground pixel counts."""
+    """Running totals for one prediction setting: mmseg IoUMetric results plus foreground pixel counts.
 
-    def __init__(self, class_names: Sequence[str]):
+    ``foreground_classes`` are the dataset's C class names; the totals have C + 1 rows, background first.
+    """
+
+    def __init__(self, foreground_classes: Sequence[str]):
         from mmseg.evaluation import IoUMetric
         self.metric = IoUMetric(ignore_index=IGNORE_INDEX, iou_metrics=['mIoU', 'mFscore'], prefix='mask')
-        self.metric.dataset_meta = dict(classes=tuple(class_names))
-        self.totals = None  # summed (intersection, union, predicted, ground truth) per class
+        self.metric.dataset_meta = dict(classes=scored_classes(foreground_classes))
+        self.totals = None  # summed (intersection, union, predicted, ground truth) pixels per class, float64
         self.fg_counts = np.zeros(3, np.int64)  # |F ∩ G|, |F|, |G|
         self.num_images = 0
 
-    def add(self, pred: torch.Tensor, gt: torch.Tensor) -> None:
+    def _check_values(self, labels: torch.Tensor, what: str, source: str, ignore_allowed: bool) -> None:
+        num_rows = len(self.metric.dataset_meta['classes'])
+        bad = (labels < 0) | (labels >= num_rows)
+        if ignore_allowed:
+            bad &= labels != IGNORE_INDEX
+        if bool(bad.any()):
+            value = int(labels[bad][0])
+            raise ValueError(f'{source or what}: {what} label {value} is outside 0..{num_rows - 1} (background + '
+                             f'{num_rows - 1} classes){" and is not 255 (ignore)" if ignore_allowed else ""}')
+
+    def add(self, pred, gt, source: str = '') -> None:
+        """Add one image: ``pred`` and ``gt`` are H×W label maps (NumPy or torch); ``source`` names them in
+        errors."""
+        pred, gt = (torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x).long() for x in (pred, gt))
+        self._check_values(pred, 'predicted', source, ignore_allowed=False)
+        self._check_values(gt, 'ground-truth', source, ignore_allowed=True)
         self.metric.process({}, [dict(pred_sem_seg=dict(data=pred[None]), gt_sem_seg=dict(data=gt[None]))])
-        areas = self.metric.results.pop()  # folded into running sums: memory stays O(classes) for any split
-        self.totals = list(areas) if self.totals is None else [t + a for t, a in zip(self.totals, areas)]
+        # folded into running sums: memory stays O(classes) for any split. mmseg counts in float32, exact per
+        # image but not past 2**24 pixels (a VOC split's background has 10**8); float64 sums stay exact integers
+        areas = [area.double() for area in self.metric.results.pop()]
+        self.totals = areas if self.totals is None else [t + a for t, a in zip(self.totals, areas)]
         valid = gt != IGNORE_INDEX
         pred_fg, gt_fg = (pred > 0) & valid, (gt > 0) & valid
         self.fg_counts += np.array([int((pred_fg & gt_fg).sum()), int(pred_fg.sum()), int(gt_fg.sum())])
@@ -120,19 +148,18 @@ def _score_cam_file(path: str, item: dict, thresholds: Sequence[float], scores: 
     cams = read_cam_file(path)
     gt = _read_gt(item)
     _check_shapes(cams['high_res'].shape[1:], gt, path, item)
-    # one max/argmax per image; each threshold only compares the max with t (as cam_seed_labels)
-    best, labels = _max_and_label(cams['keys'], cams['high_res'])
+    seeds = CamSeeds(cams['keys'], cams['high_res'])  # one max/argmax per image, one comparison per threshold
     for t in thresholds:
-        scores[t].add(torch.where(best > t, labels, torch.zeros_like(labels)), gt)
+        scores[t].add(seeds.labels(t), gt, path)
 
 
-def evaluate_cams(cam_dir: str, items: Sequence[dict], class_names: Sequence[str],
+def evaluate_cams(cam_dir: str, items: Sequence[dict], foreground_classes: Sequence[str],
                   threshold: float = OFFICIAL_CAM_THRESHOLD, sweep: Optional[Sequence[float]] = None,
                   logger: str = 'current') -> dict:
     """Seed mIoU of ``cam_dir/<id>.npz`` (``high_res``) at ``threshold``, and optionally over a ``sweep``.
 
     ``items`` carry ``img_id`` and ``seg_map_path`` (ground truth: 0 = background, c = class c, 255 = ignore);
-    ``class_names`` include the background first (C+1 names). Returns :meth:`MaskScore.summary` at
+    ``foreground_classes`` are the dataset's C class names (background is added). Returns :meth:`MaskScore.summary` at
     ``threshold`` plus ``threshold``; with ``sweep``, also ``sweep`` (a list of dicts: threshold, mIoU,
     fg_precision, fg_recall), ``best_threshold`` and ``best`` (the summary at the best threshold). Logs the
     per-class table(s) to ``logger`` (``'silent'`` for none).
@@ -140,7 +167,7 @@ def evaluate_cams(cam_dir: str, items: Sequence[dict], class_names: Sequence[str
     cam_paths = [osp.join(cam_dir, item['img_id'] + '.npz') for item in items]
     raise_missing_files(cam_paths, 'CAM files')
     thresholds = sorted(set([float(threshold)] + [float(t) for t in (sweep or ())]))
-    scores = {t: MaskScore(class_names) for t in thresholds}
+    scores = {t: MaskScore(foreground_classes) for t in thresholds}
     with _single_thread():
         for item, path in zip(items, cam_paths):
             _score_cam_file(path, item, thresholds, scores)
@@ -156,21 +183,22 @@ def evaluate_cams(cam_dir: str, items: Sequence[dict], class_names: Sequence[str
     return result
 
 
-def evaluate_masks(mask_dir: str, items: Sequence[dict], class_names: Sequence[str],
-                   logger: str = 'current') -> dict:
-    """mIoU of the pseudo masks ``mask_dir/<id>.png`` (255 → background, §6.2); same result keys as above."""
+def evaluate_masks(mask_dir: str, items: Sequence[dict], foreground_classes: Sequence[str],
+                   logger: str = 'current', title: str = 'masks') -> dict:
+    """mIoU of the label PNGs ``mask_dir/<id>.png`` (pseudo masks, refined masks, segmenter predictions; 255 →
+    background, §6.2) over the dataset's ``foreground_classes`` plus background; same result keys as above."""
     mask_paths = [osp.join(mask_dir, item['img_id'] + '.png') for item in items]
     raise_missing_files(mask_paths, 'masks')
-    score = MaskScore(class_names)
+    score = MaskScore(foreground_classes)
     with _single_thread():
         for item, path in zip(items, mask_paths):
             pred = read_label_png(path, 'mask').astype(np.int64)
             gt = _read_gt(item)
             _check_shapes(pred.shape, gt, path, item)
             pred[pred == IGNORE_INDEX] = 0
-            score.add(torch.from_numpy(pred), gt)
+            score.add(pred, gt, path)
     result = score.summary()
-    print_log('\n' + format_result(result, f'masks ({mask_dir})'), logger=logger)
+    print_log('\n' + format_result(result, f'{title} ({mask_dir})'), logger=logger)
     return result
 
 
@@ -230,3 +258,26 @@ def ir_label_quality(ir_label_dir: str, items: Sequence[dict]) -> dict:
         labelled += int(valid.sum())
     return dict(precision=100.0 * correct / confident if confident else math.nan,
                 coverage=100.0 * confident / labelled if labelled else math.nan, num_images=len(items))
+
+
+def gt_dir_items(gt_dir: str, ids_file: Optional[str] = None, ids: Optional[Sequence[str]] = None) -> list:
+    """Items to score from a ground-truth folder: ``ids``, or the ids of ``ids_file`` (first token per line), or
+    every ``<id>.png`` in ``gt_dir``; each ``dict(img_id, seg_map_path)``. Missing files are one error naming
+    them."""
+    import os
+    if not osp.isdir(gt_dir):
+        raise FileNotFoundError(f'ground-truth folder not found: {gt_dir}')
+    if ids is not None:
+        ids = list(ids)
+    elif ids_file:
+        if not osp.isfile(ids_file):
+            raise FileNotFoundError(f'id list not found: {ids_file}')
+        with open(ids_file, encoding='utf-8') as f:
+            ids = [osp.splitext(osp.basename(ln.split()[0]))[0] for ln in f if ln.strip()]
+    else:
+        ids = sorted(n[:-4] for n in os.listdir(gt_dir) if n.endswith('.png') and not n.startswith('.'))
+    if not ids:
+        raise ValueError(f'no images to evaluate ({ids_file or gt_dir} lists none)')
+    items = [dict(img_id=i, seg_map_path=osp.join(gt_dir, i + '.png')) for i in ids]
+    raise_missing_files([item['seg_map_path'] for item in items], 'ground-truth masks')
+    return items
