@@ -281,3 +281,82 @@ def test_missing_superpixels_are_generated_and_cached_in_generate_mode(toy_voc, 
     cached = read_superpixels(victim)
     np.testing.assert_array_equal(item['gt_superpixels'], cached + 1)
     assert cached.shape == item['img'].shape[:2] and len(np.unique(cached)) <= 64
+
+
+# ---------------------------------------------------------------- label_source: VOC XML annotations vs masks
+def voc_xml(*objects, parts=()) -> str:
+    """A VOC annotation: (name, difficult) objects; ``parts`` are body-part names inside the first object."""
+    body = []
+    for n, (name, difficult) in enumerate(objects):
+        part = ''.join(f'<part><name>{p}</name><bndbox/></part>' for p in parts) if n == 0 else ''
+        body.append(f'<object>\n  <name> {name} </name><pose>Left</pose><truncated>1</truncated>'
+                    f'<difficult>{difficult}</difficult>{part}</object>')
+    return '<annotation><folder>VOC2012</folder><filename>x.jpg</filename>' + ''.join(body) + '</annotation>'
+
+
+def write_annotations(root: str, ids, drawn) -> dict:
+    """XML for every id: image 0 adds a difficult 'sofa' that no mask shows, image 1 a person with parts, the
+    rest their drawn classes. Returns the labels (0-based) each should give."""
+    os.makedirs(osp.join(root, 'Annotations'), exist_ok=True)
+    expected = {}
+    for n, image_id in enumerate(ids):
+        objects = [(VOC_CLASSES[c - 1], 0) for c in drawn[image_id]['labels']]
+        parts = ()
+        if n == 0:
+            objects.append(('sofa', 1))
+        if n == 1:
+            objects.insert(0, ('person', 0))
+            parts = ('head', 'hand', 'foot')
+        with open(osp.join(root, 'Annotations', image_id + '.xml'), 'w') as f:
+            f.write(voc_xml(*objects, parts=parts))
+        expected[image_id] = sorted({VOC_CLASSES.index(name) for name, _ in objects})
+    return expected
+
+
+def labels_of(ds) -> dict:
+    return {ds.get_data_info(k)['img_id']: ds.get_data_info(k)['label_indices'] for k in range(len(ds))}
+
+
+def test_xml_labels_are_every_class_named_in_the_annotation(toy_voc, tmp_path):
+    root = copy_toy(toy_voc, tmp_path)
+    drawn = toy_voc[1]
+    ids = [i for i, d in drawn.items() if d['split'] == 'train']
+    expected = write_annotations(root, ids, drawn)
+    assert VOC_CLASSES.index('sofa') in expected[ids[0]]  # a class in the XML and not in the mask
+    for source in ('xml', 'auto'):  # auto: the Annotations folder exists
+        ds = voc(root, label_source=source)
+        assert labels_of(ds) == expected, source
+        assert ds.describe_labels() == f"XML annotations in {osp.join(root, 'Annotations')}"
+    by_mask = labels_of(voc(root, label_source='masks'))
+    assert by_mask == {i: sorted(c - 1 for c in drawn[i]['labels']) for i in ids}
+    assert by_mask[ids[0]] != expected[ids[0]]
+
+
+def test_auto_falls_back_to_masks_without_annotations(toy_voc):
+    root, drawn = toy_voc
+    ds = voc(root)  # the toy set has no Annotations/
+    assert ds.label_source == 'auto' and not ds.uses_xml()
+    assert ds.describe_labels().startswith('masks in ')
+
+
+def test_xml_label_errors_name_the_file_or_key(toy_voc, tmp_path):
+    root = copy_toy(toy_voc, tmp_path)
+    drawn = toy_voc[1]
+    ids = [i for i, d in drawn.items() if d['split'] == 'train']
+    with pytest.raises(FileNotFoundError, match=rf"XML annotations missing:\n  .*Annotations/{ids[0]}\.xml"):
+        voc(root, label_source='xml')
+    write_annotations(root, ids, drawn)
+    bad = osp.join(root, 'Annotations', ids[2] + '.xml')
+    with open(bad, 'w') as f:
+        f.write('<annotation><object><name>dog</name>')  # truncated file
+    with pytest.raises(ValueError, match=rf'cannot parse XML annotation .*{ids[2]}\.xml'):
+        voc(root, label_source='xml')
+    with open(bad, 'w') as f:
+        f.write(voc_xml(('unicorn', 0), parts=('head',)))  # no VOC class at all
+    with pytest.raises(ValueError, match=rf"image '{ids[2]}' has an empty label set \(XML annotations in "):
+        voc(root, label_source='xml')
+    with pytest.raises(ValueError, match=r"label_source='json': expected one of auto, xml, masks"):
+        voc(root, label_source='json')
+    with pytest.raises(ValueError, match=r"ImageLabelDataset: label_source='xml': expected one of auto, masks"):
+        ImageLabelDataset(data_root=root, classes=VOC_CLASSES, label_source='xml',
+                          data_prefix=dict(img_path=LAYOUT['img_dir']))

@@ -70,10 +70,10 @@ class COCOClsDataset(ImageLabelDataset):
             return sorted(self._instance_labels)
         return super()._list_ids(labels_by_file)
 
-    def label_source(self) -> str:
+    def describe_labels(self) -> str:
         if self.instances_file:
             return self._join_root(self.instances_file)
-        return super().label_source()
+        return super().describe_labels()
 
     def load_labels(self, ids):
         if self.instances_file:

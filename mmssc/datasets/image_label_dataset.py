@@ -39,8 +39,11 @@ class ImageLabelDataset(BaseDataset):
             optional ``superpixel_path`` (superpixel PNGs).
         superpixels: ``None`` (not used), ``'required'`` (every map must exist) or ``'generate'`` (missing
             maps are made on the fly by :func:`mmssc.superpixels.make_superpixels` and cached in the folder).
+        label_source: one of :attr:`LABEL_SOURCES`. Here ``'auto'`` and ``'masks'`` both mean the label file
+            when one is given, else the masks; subclasses add their own sources (VOC's XML annotations).
     """
     METAINFO = dict(classes=None, palette=None)
+    LABEL_SOURCES = ('auto', 'masks')
 
     def __init__(self,
                  classes: Union[str, Sequence[str], None] = None,
@@ -51,7 +54,12 @@ class ImageLabelDataset(BaseDataset):
                  superpixels: Optional[str] = None,
                  data_prefix: dict = dict(img_path=''),
                  metainfo: Optional[dict] = None,
+                 label_source: str = 'auto',
                  **kwargs):
+        if label_source not in self.LABEL_SOURCES:
+            raise ValueError(f'{type(self).__name__}: label_source={label_source!r}: expected one of '
+                             f'{", ".join(self.LABEL_SOURCES)}')
+        self.label_source = label_source
         if superpixels not in SUPERPIXEL_MODES:
             raise ValueError(f'superpixels={superpixels!r}: expected one of {SUPERPIXEL_MODES}')
         if superpixels and not data_prefix.get('superpixel_path'):
@@ -117,7 +125,7 @@ class ImageLabelDataset(BaseDataset):
             return self._labels_from_masks(ids)
         return labels_by_file
 
-    def label_source(self) -> str:
+    def describe_labels(self) -> str:
         """Where the labels come from, for messages."""
         if self.label_file:
             return self._join_root(self.label_file)
@@ -144,7 +152,7 @@ class ImageLabelDataset(BaseDataset):
                                 "\nmake them with tools/make_superpixels.py, or set superpixels='generate'")
 
         labels = self.load_labels(ids)
-        source = self.label_source()
+        source = self.describe_labels()
         data_list = []
         for k, image_id in enumerate(ids):
             if image_id not in labels:

@@ -12,6 +12,8 @@ Formats accepted (README "Your own data" shows examples):
   Labels are class names or 0-based class indices.
 * Masks: a class-index PNG per image with 0 = background, ``k`` = class ``k - 1`` of the list, 255 = ignore
   (VOC's convention, also used for COCO and users' data).
+* VOC XML annotations (``Annotations/<id>.xml``): the classes named by the file's ``<name>`` elements, as the
+  official VOC classification labels are made.
 
 Image ids are file stems (``2007_000032``); a label-file entry ``2007_000032.jpg`` names the same image.
 Every problem raises one ``ValueError``/``FileNotFoundError`` naming the file, the image and the class.
@@ -20,6 +22,7 @@ import csv
 import json
 import os.path as osp
 import re
+import xml.etree.ElementTree as ET
 from typing import Dict, List, Mapping, Sequence, Union
 
 import numpy as np
@@ -137,6 +140,23 @@ def labels_from_mask(mask: np.ndarray, num_classes: int, mask_path: str) -> List
 
 def read_mask_labels(mask_path: str, num_classes: int) -> List[int]:
     return labels_from_mask(read_label_png(mask_path, 'mask'), num_classes, mask_path)
+
+
+def read_xml_labels(xml_path: str, class_names: Sequence[str]) -> List[int]:
+    """Sorted class indices named in a VOC XML annotation file.
+
+    Every element called ``name`` anywhere in the file counts, as in the official label maker (IRN's
+    ``load_image_label_from_xml``): object names, but also the part names inside person objects (``head``,
+    ``hand``, ``foot``), which are skipped because they are not class names. Difficult and truncated objects
+    count like any other (there is no filter on ``<difficult>``). Surrounding whitespace is ignored.
+    """
+    try:
+        root = ET.parse(xml_path).getroot()
+    except ET.ParseError as exc:
+        raise ValueError(f'cannot parse XML annotation {xml_path}: {exc}') from exc
+    index_of = {name: k for k, name in enumerate(class_names)}
+    found = {index_of.get((elem.text or '').strip()) for elem in root.iter('name')}
+    return sorted(found - {None})
 
 
 def multi_hot(indices: Sequence[int], num_classes: int) -> np.ndarray:

@@ -1,7 +1,10 @@
 # PASCAL VOC 2012 + SBD ("train_aug", 10,582 images) with image-level labels and superpixels (method.md §2.1).
-# Labels are derived from SegmentationClassAug; superpixels are the 24-bit PNGs distributed with the paper's
-# data, or made with tools/make_superpixels.py.
+# Superpixels are the 24-bit PNGs distributed with the paper's data, or made with tools/make_superpixels.py.
 dataset_type = 'VOCClsDataset'
+# Image-level labels: 'auto' reads the VOC XML annotations (Annotations/<id>.xml), the official labels, when that
+# folder exists, and otherwise derives them from the SegmentationClassAug masks (which miss a class on a few
+# percent of images). The dataset's log line says which was used; 'xml' requires the official labels.
+label_source = 'auto'
 data_root = 'data/VOCdevkit/VOC2012'
 crop_size = 512
 train_pipeline = [
@@ -27,6 +30,7 @@ train_dataloader = dict(
         data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug',
                          superpixel_path='superpixels'),
         superpixels='required',
+        label_source=label_source,
         pipeline=train_pipeline))
 # Classification mAP on val (batch 1: images keep their own size).
 val_dataloader = dict(
@@ -39,6 +43,7 @@ val_dataloader = dict(
         data_root=data_root,
         ann_file='ImageSets/Segmentation/val.txt',
         data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
+        label_source=label_source,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='MultiLabelMAP')
