@@ -96,7 +96,9 @@ def transition_matrix(edge: torch.Tensor, radius: int = 5, beta: float = 10) -> 
     cols = torch.cat([pixels[None], forward_cols, backward_cols], dim=0)         # [M, N]
     weights = torch.cat([torch.ones_like(forward_weight[:1]), forward_weight, backward_weight], dim=0)
     present = torch.cat([torch.ones_like(valid[:1]), valid, backward_valid], dim=0)
-    weights = weights / weights.sum(dim=0, keepdim=True)                         # ÷ d_j (A_jj^β = 1 > 0)
+    # ÷ d_j (A_jj^β = 1 > 0). The neighbours are summed first and the self weight 1 added last: adding the small
+    # A_ij^β one by one to 1 rounds each of them to fp32's step at 1, and T^256 amplifies that error in d_j.
+    weights = weights / (weights[1:].sum(dim=0, keepdim=True) + weights[:1])
 
     # CSR rows need their column indices sorted: sort each pixel's neighbours, absent ones last.
     cols = torch.where(present, cols, torch.full_like(cols, n))
