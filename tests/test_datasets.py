@@ -360,3 +360,17 @@ def test_xml_label_errors_name_the_file_or_key(toy_voc, tmp_path):
     with pytest.raises(ValueError, match=r"ImageLabelDataset: label_source='xml': expected one of auto, masks"):
         ImageLabelDataset(data_root=root, classes=VOC_CLASSES, label_source='xml',
                           data_prefix=dict(img_path=LAYOUT['img_dir']))
+
+
+def test_label_file_takes_precedence_over_xml(toy_voc, tmp_path):
+    root = copy_toy(toy_voc, tmp_path)
+    drawn = toy_voc[1]
+    ids = [i for i, d in drawn.items() if d['split'] == 'train']
+    from_xml = write_annotations(root, ids, drawn)          # image 0's XML adds 'sofa'
+    label_file = tmp_path / 'labels.csv'
+    label_file.write_text('image,labels\n' + ''.join(f'{i},dog\n' for i in ids))
+    for source in ('xml', 'auto', 'masks'):
+        ds = voc(root, label_source=source, label_file=str(label_file))
+        assert not ds.uses_xml() and ds.describe_labels() == str(label_file), source
+        assert labels_of(ds) == {i: [VOC_CLASSES.index('dog')] for i in ids}, source
+    assert labels_of(voc(root, label_source='xml')) == from_xml
