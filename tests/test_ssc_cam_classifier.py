@@ -236,7 +236,7 @@ def test_cdr_autocast_is_close_to_fp32_and_trains_the_decoder():
 @pytest.mark.parametrize('chunk', [1, 2])
 def test_cdr_checkpoint_chunk_gives_the_same_loss_and_gradients(chunk):
     torch.manual_seed(0)
-    whole = official_r50(drs=None, asm_loss=None).train()
+    whole = official_r50(drs=None, asm_loss=None, cdr_checkpoint_chunk=None).train()   # the official computation
     chunked = official_r50(drs=None, asm_loss=None, cdr_checkpoint_chunk=chunk).train()
     chunked.load_state_dict(whole.state_dict())
     chunked.reconstruction_loss._frozen_network = whole.reconstruction_loss._frozen_network
@@ -273,6 +273,13 @@ def test_cdr_checkpoint_chunk_gives_the_same_loss_and_gradients(chunk):
                                        msg=lambda detail, name=name: f'{name}: {detail}')
 
 
+def test_the_configs_chunk_the_cdr_branch_and_keep_bf16_opt_in():
+    # exact chunking is the default of every SSC config; the official unchunked path is one value away
+    model = official_r50()
+    assert model.cdr_checkpoint_chunk == 1 and model.cdr_autocast is False
+    assert official_r50(cdr_checkpoint_chunk=None).cdr_checkpoint_chunk is None
+
+
 @pytest.mark.parametrize('bad', [0, -1, 1.5, '2'])
 def test_cdr_checkpoint_chunk_rejects_bad_values(bad):
     with pytest.raises(ValueError, match='cdr_checkpoint_chunk'):
@@ -297,7 +304,7 @@ def test_cdr_checkpoint_chunk_refuses_fp16_autocast():
 
 def test_cdr_checkpoint_chunk_under_bf16_matches_the_whole_batch_in_bf16():
     torch.manual_seed(0)
-    whole = official_r50(drs=None, asm_loss=None, cdr_autocast=True).train()
+    whole = official_r50(drs=None, asm_loss=None, cdr_autocast=True, cdr_checkpoint_chunk=None).train()
     chunked = official_r50(drs=None, asm_loss=None, cdr_autocast=True, cdr_checkpoint_chunk=1).train()
     chunked.load_state_dict(whole.state_dict())
     chunked.reconstruction_loss._frozen_network = whole.reconstruction_loss._frozen_network

@@ -44,7 +44,7 @@ def test_tiny_ssc_training_warm_up_and_resume(toy_voc, tmp_path):
     assert sum(cls[-3:]) < sum(cls[:3])
 
 
-@pytest.mark.parametrize('cdr_options', [[], ['model.cdr_checkpoint_chunk=1']], ids=['whole', 'chunked_cdr'])
+@pytest.mark.parametrize('cdr_options', [[], ['model.cdr_checkpoint_chunk=None']], ids=['chunked_cdr', 'whole'])
 def test_tiny_ssc_two_process_ddp(toy_voc, tmp_path, cdr_options):
     work = str(tmp_path / 'ddp')
     os.makedirs(work)

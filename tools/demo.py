@@ -77,12 +77,12 @@ def main(argv=None) -> int:
 
     start = time.time()
     data_root = osp.join(args.work_dir, 'data')
-    manifest = make_demo_dataset(data_root, seed=args.seed)
+    cfg = Config.fromfile(PIPELINE_CONFIG)
+    manifest = make_demo_dataset(data_root, seed=args.seed, **cfg.get('demo_data', {}))
     splits = manifest['splits']
     write_id_list(osp.join(data_root, 'ImageSets', 'Segmentation', 'train_test.txt'),
                   splits['train'] + splits['test'])
 
-    cfg = Config.fromfile(PIPELINE_CONFIG)
     cfg.work_dir, cfg.data_root = args.work_dir, data_root
     weights = ensure_efficientnet_lite(osp.join(REPO_ROOT, 'pretrained', 'tf_efficientnet_lite0.pth'))
     if weights:

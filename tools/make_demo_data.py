@@ -19,16 +19,16 @@ from mmssc.datasets.demo_scenes import demo_statistics, make_demo_dataset, write
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('root', nargs='?', default='data/demo_scenes', help='output folder (VOC layout)')
-    parser.add_argument('--num-train', type=int, default=120)
+    parser.add_argument('--num-train', type=int, default=160)
     parser.add_argument('--num-val', type=int, default=30)
     parser.add_argument('--num-test', type=int, default=30)
     parser.add_argument('--image-size', type=int, nargs='+', default=[160],
                         help='one side, or HEIGHT WIDTH (default 160)')
     parser.add_argument('--num-classes', type=int, default=5, help='2 to 10 (default 5)')
-    parser.add_argument('--cooccurrence-prob', type=float, default=0.8,
-                        help='probability that an image with class k also shows texture k (default 0.8)')
-    parser.add_argument('--texture-without-class-prob', type=float, default=0.03,
-                        help='probability, per absent class k, that texture k still appears (default 0.03)')
+    parser.add_argument('--cooccurrence-prob', type=float, default=0.4,
+                        help='probability that an image with class k also shows texture k (default 0.4)')
+    parser.add_argument('--texture-without-class-prob', type=float, default=0.15,
+                        help='probability, per absent class k, that texture k still appears (default 0.15)')
     parser.add_argument('--part-fraction', type=float, default=0.1,
                         help='area of the distinctive part over the object area (default 0.1)')
     parser.add_argument('--max-objects', type=int, default=3, help='objects per image: 1..N (N <= 4)')

@@ -327,7 +327,8 @@ def _sample_scene(rng: np.random.Generator, image_id: str, split: str, cfg: dict
                 break
     present = sorted({obj['class'] for obj in objects})
 
-    # Texture k joins class k with probability cooccurrence_prob, and appears without it rarely; one band per
+    # Texture k joins class k with probability cooccurrence_prob, and appears without it with probability
+    # texture_without_class_prob; one band per
     # image side, so at most four (max_objects <= 4 keeps every with-class texture).
     wanted = [(k, True) for k in present if rng.random() < cfg['cooccurrence_prob']]
     wanted += [(k, False) for k in range(num_classes)
@@ -467,9 +468,9 @@ def load_demo_manifest(root: str) -> dict:
     return manifest
 
 
-def make_demo_dataset(root: str, num_train: int = 120, num_val: int = 30, num_test: int = 30,
+def make_demo_dataset(root: str, num_train: int = 160, num_val: int = 30, num_test: int = 30,
                       image_size: Union[int, Sequence[int]] = 160, num_classes: int = 5,
-                      cooccurrence_prob: float = 0.8, texture_without_class_prob: float = 0.03,
+                      cooccurrence_prob: float = 0.4, texture_without_class_prob: float = 0.15,
                       part_fraction: float = 0.1, max_objects: int = 3, min_visible_fraction: float = 0.5,
                       min_label_fraction: float = 0.005, seed: int = 0) -> dict:
     """Write the demo dataset under ``root`` (layout in the module docstring) and return its manifest.
@@ -479,8 +480,10 @@ def make_demo_dataset(root: str, num_train: int = 120, num_val: int = 30, num_te
         image_size: one side, or ``(height, width)``.
         num_classes: 2 to 10 classes, named after their parts (:data:`CLASS_STYLES`); class k's texture is
             ``TEXTURES[k]``.
-        cooccurrence_prob: probability that an image containing class k also shows texture k.
-        texture_without_class_prob: probability, per absent class k, that texture k still appears.
+        cooccurrence_prob: probability that an image containing class k also shows texture k (0.4: the texture
+            is a cue for its class, but a weaker one than the object's part, which is always there).
+        texture_without_class_prob: probability, per absent class k, that texture k still appears (0.15, so a
+            texture alone does not prove its class either).
         part_fraction: area of the distinctive part as a fraction of the object.
         max_objects: objects per image are drawn uniformly from 1..max_objects (at most 4).
         min_visible_fraction: share of an object's area, and of its part, that occlusion must leave visible.

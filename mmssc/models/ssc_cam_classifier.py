@@ -67,10 +67,11 @@ class SSCCAMClassifier(BaseModel):
         asm_loss: :class:`ASMLoss` config (``loss_weight`` = β_a) or None; switched on by ``ASMWarmupHook``.
         cdr_autocast: run the reconstruction head and its loss network under bf16 autocast. Off by default (the
             official code is fp32); about 1.75× faster CDR on CPUs with AVX512-BF16 (benchmarks/stage1_step.py).
-        cdr_checkpoint_chunk: None (official: the CDR branch keeps the whole batch's activations for backward) or
-            n: run the CDR branch n samples at a time (:meth:`cdr_loss`): the loss network's backward is done
-            in the forward pass and the decoder is recomputed in backward, which caps the branch's memory at
-            one chunk's activations for one more decoder forward (README, Benchmarks).
+        cdr_checkpoint_chunk: n (default 1): run the CDR branch n samples at a time (:meth:`cdr_loss`): the loss
+            network's backward is done in the forward pass and the decoder is recomputed in backward, which caps
+            the branch's memory at one chunk's activations for one more decoder forward, with the official loss
+            and gradients exactly. None: the official code's computation, the whole batch's CDR activations kept
+            for backward (README, Benchmarks).
     """
 
     def __init__(self,
@@ -85,7 +86,7 @@ class SSCCAMClassifier(BaseModel):
                  reconstruction_loss: Optional[dict] = None,
                  asm_loss: Optional[dict] = None,
                  cdr_autocast: bool = False,
-                 cdr_checkpoint_chunk: Optional[int] = None,
+                 cdr_checkpoint_chunk: Optional[int] = 1,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
