@@ -201,7 +201,27 @@ def test_efficientnet_lite0_conversion_gives_the_imagenet_classifier(tmp_path):
     cfg.model.reconstruction_loss.update(checkpoint=None, allow_random_weights=True)
     model = MODELS.build(cfg.model)
     assert torch.equal(model.backbone.model.conv_stem.weight, net.conv_stem.weight)
-    assert [s['name'] for s in model.drs_hooks.sites][-1] == 'model.blocks.2'
+    assert [s['name'] for s in model.drs_hooks.sites][-1] == 'model.blocks.2.1.bn2'
+
+
+@pytest.mark.parametrize('config', ['ssc/voc_cls_effnet_lite0.py', 'demo/demo_cls.py'])
+def test_efficientnet_drs_sites_see_non_negative_activations(config):
+    # DRS suppresses the strongest positive responses; EfficientNet's block outputs are signed linear projections,
+    # so the configs hook the ReLU6 outputs instead. Checked on the unclamped tensors each site receives.
+    cfg = Config.fromfile(osp.join(osp.dirname(CONFIGS), config))
+    cfg.model.backbone.checkpoint = None
+    cfg.model.reconstruction_loss.update(checkpoint=None, allow_random_weights=True)
+    model = MODELS.build(cfg.model).train()
+    modules = dict(model.backbone.named_modules())
+    minima = {}
+
+    def record(name):
+        return lambda module, inputs, output: minima.__setitem__(name, float(output.detach().min()))
+    for site in model.drs_hooks.sites:  # prepended: runs before the DRS hook changes the output
+        modules[site['name']].register_forward_hook(record(site['name']), prepend=True)
+    model.backbone(torch.randn(2, 3, 64, 64))
+    assert set(minima) == {s['name'] for s in model.drs_hooks.sites}
+    assert all(v >= 0 for v in minima.values()), minima
 
 
 def test_timm_last_stage_stride_is_the_undilated_official_resnet():

