@@ -1,4 +1,4 @@
-"""The paper's Table VII on the embedded demo: what DRS, CDR and ASM each add to the CAM seeds and pseudo masks (issue 7).
+"""The paper's Table VII on the embedded demo: what DRS, CDR and ASM each add to the CAM seeds and pseudo masks.
 
 Five stage-1 variants (the rows of Table VII, as the configs configs/ssc/voc_cls_{baseline,drs,drs_cdr,
 asm_no_rs}.py and voc_cls.py define them) are each trained with three training seeds on the same generated demo

