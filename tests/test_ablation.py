@@ -1,11 +1,10 @@
 """benchmarks/ablation.py: its Table VII rows are exactly the ablation configs, and its summary statistics."""
-import importlib.util
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_tool
 
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'ssc')
 ROW_CONFIGS = {'baseline': 'voc_cls_baseline.py', 'drs': 'voc_cls_drs.py', 'drs_cdr': 'voc_cls_drs_cdr.py',
@@ -13,10 +12,7 @@ ROW_CONFIGS = {'baseline': 'voc_cls_baseline.py', 'drs': 'voc_cls_drs.py', 'drs_
 
 
 def load_ablation():
-    spec = importlib.util.spec_from_file_location('ablation', osp.join(REPO_ROOT, 'benchmarks', 'ablation.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('ablation', 'benchmarks')
 
 
 @pytest.mark.parametrize('variant', sorted(ROW_CONFIGS))

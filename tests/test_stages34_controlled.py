@@ -1,5 +1,4 @@
 """Stages 3–4 on CAMs written from the ground truth: the controlled CAMs, and the IRN stage's job end to end."""
-import importlib.util
 import os.path as osp
 
 import numpy as np
@@ -8,6 +7,7 @@ import pytest
 from mmssc.cam_inference import NORM_EPS, read_cam_file
 from mmssc.evaluation.controlled_cams import stride4_cam, under_activated_cam, write_controlled_cams
 from mmssc.fileio import write_label_png
+from conftest import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -58,13 +58,13 @@ def test_controlled_cam_files_follow_the_stage2_format_and_resume(tmp_path):
     assert write_controlled_cams(work, items) == 0          # finished files are skipped
     with pytest.raises(FileNotFoundError, match="'b'"):
         write_controlled_cams(work, [dict(img_id='b', seg_map_path=str(tmp_path / 'b.png'), label_indices=[0])])
-
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location('stages34', osp.join(REPO, 'benchmarks', 'stages34_controlled.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    # every mask is checked before anything is written
+    good = dict(img_id='c', seg_map_path=str(tmp_path / 'a.png'), label_indices=[1])
+    with pytest.raises(FileNotFoundError, match='b.png'):
+        write_controlled_cams(work, [good, dict(img_id='b', seg_map_path=str(tmp_path / 'b.png'), label_indices=[0])])
+    assert not osp.exists(osp.join(work, 'cams', 'c.npz'))
+    with pytest.raises(KeyError, match='seg_map_path'):
+        write_controlled_cams(work, [dict(img_id='d', label_indices=[0])])
 
 
 def test_irn_and_the_random_walk_recover_what_the_seeds_miss(tmp_path):
@@ -80,7 +80,7 @@ def test_irn_and_the_random_walk_recover_what_the_seeds_miss(tmp_path):
     data_root = str(tmp_path / 'data')
     make_demo_dataset(data_root, **demo_data)
     # 80 IRN iterations instead of 300 keep the test short; the benchmark runs the demo's full setting
-    results = _benchmark().run(pipeline_config, str(tmp_path / 'work'), data_root, make_demo_data=False,
+    results = load_tool('stages34_controlled', 'benchmarks').run(pipeline_config, str(tmp_path / 'work'), data_root, make_demo_data=False,
                                stage_cfg_options=dict(irn={'train_cfg.max_iters': 80,
                                                            'param_scheduler.0.end': 80}),
                                log=lambda *a: None)

@@ -328,8 +328,8 @@ def _sample_scene(rng: np.random.Generator, image_id: str, split: str, cfg: dict
     present = sorted({obj['class'] for obj in objects})
 
     # Texture k joins class k with probability cooccurrence_prob, and appears without it with probability
-    # texture_without_class_prob; one band per
-    # image side, so at most four (max_objects <= 4 keeps every with-class texture).
+    # texture_without_class_prob; one band per image side, so at most four (max_objects <= 4 keeps every
+    # with-class texture).
     wanted = [(k, True) for k in present if rng.random() < cfg['cooccurrence_prob']]
     wanted += [(k, False) for k in range(num_classes)
                if k not in present and rng.random() < cfg['texture_without_class_prob']]

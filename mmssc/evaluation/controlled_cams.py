@@ -16,14 +16,13 @@ centre and falls under the seed threshold 0.2 well before its edge: the seeds co
 their outer parts, which is what IRN's boundaries and the random walk exist to recover. A class whose region is
 empty gets an all-zero map. The stride-4 ``cam`` of the file is the 4×4 block mean of ``high_res`` (edge-padded).
 """
-import os.path as osp
 from typing import Sequence
 
 import numpy as np
 from scipy.ndimage import distance_transform_edt, gaussian_filter, label as connected_components
 
 from ..cam_inference import NORM_EPS, CAM_STRIDE, strided_size, write_cam_file
-from ..fileio import read_label_png
+from ..fileio import raise_missing_files, read_label_png
 from ..stage_files import pending_ids, stage_file
 
 __all__ = ['under_activated_cam', 'stride4_cam', 'write_controlled_cams']
@@ -64,14 +63,17 @@ def write_controlled_cams(work_dir: str, items: Sequence[dict], edge_value: floa
     (``label_indices``: 0-based classes, the CAM file's keys); σ = ``blur_fraction`` × the image's shorter side.
     Images whose CAM file exists are skipped (files are written atomically). Returns how many were written."""
     pending = set(pending_ids(work_dir, 'cams', [item['img_id'] for item in items]))
+    todo = [item for item in items if item['img_id'] in pending]
+    unmasked = [item['img_id'] for item in todo if not item.get('seg_map_path')]
+    if unmasked:
+        raise KeyError(f'controlled CAMs need a ground-truth mask (seg_map_path) for every image; none for '
+                       f'{unmasked[:5]}')
+    # every mask checked before anything is written
+    raise_missing_files([item['seg_map_path'] for item in todo], 'ground-truth masks for the controlled CAMs',
+                        hint=f" (images {', '.join(repr(item['img_id']) for item in todo[:5])}, ...)")
     written = 0
-    for item in items:
-        if item['img_id'] not in pending:
-            continue
-        path = item.get('seg_map_path')
-        if not path or not osp.isfile(path):
-            raise FileNotFoundError(f"controlled CAMs need the ground-truth mask of '{item['img_id']}': {path}")
-        mask = read_label_png(path)
+    for item in todo:
+        mask = read_label_png(item['seg_map_path'])
         keys = np.asarray(sorted(item['label_indices']), dtype=np.int64)
         sigma = blur_fraction * min(mask.shape)
         high_res = np.stack([under_activated_cam(mask == k + 1, edge_value, gamma, sigma) for k in keys]) \
