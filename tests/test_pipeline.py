@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import REPO_ROOT, run_tool, tool_env
+from conftest import REPO_ROOT, TESTS_DIR, run_tool, tool_env
 
 PIPELINE = 'configs/pipeline/toy_cpu.py'
 PER_IMAGE = ('cams', 'ir_labels', 'pseudo_masks', 'pseudo_masks_confident')
@@ -54,6 +54,21 @@ def test_every_stage_runs_and_the_table_reports_them(finished_run):
         assert row in log
     assert f"mIoU {results['pseudo_masks']['mIoU']:.1f}" in log
     assert os.listdir(osp.join(work_dir, 'vis', 'stages'))       # overlays for people to look at
+
+
+def test_every_output_is_byte_identical_to_the_recorded_run(finished_run):
+    """Refactorings change no output: every file and final weight equals the run recorded before them."""
+    from toy_pipeline_outputs import output_hashes, recording_environment
+    with open(osp.join(TESTS_DIR, 'toy_pipeline_outputs.json')) as f:
+        reference = json.load(f)
+    if recording_environment() != reference['environment']:
+        pytest.skip(f"hashes were recorded with {reference['environment']}; this machine has "
+                    f'{recording_environment()} (float kernels differ between CPU instruction sets)')
+    data_root, work_dir, _ = finished_run
+    hashes = output_hashes(work_dir, data_root)
+    assert sorted(hashes) == sorted(reference['hashes'])          # the same set of outputs
+    changed = [name for name, digest in hashes.items() if digest != reference['hashes'][name]]
+    assert not changed, f'{len(changed)} outputs differ from the recorded run, e.g. {changed[:5]}'
 
 
 def test_a_finished_pipeline_skips_every_stage(finished_run):
