@@ -1,4 +1,4 @@
-"""Generating superpixel PNGs for a whole folder: listing, resuming, parallel workers (method.md §9).
+"""Generating superpixel PNGs for a whole folder: listing, resuming, parallel workers (docs/method.md, 'Superpixels').
 
 Used by ``tools/make_superpixels.py`` and ``benchmarks/superpixels.py``. An output is written to
 ``OUT_DIR/<image stem>.png`` in the 24-bit id encoding of the distributed VOC files (``mmssc.fileio``),
@@ -165,13 +165,15 @@ def run_job(job: SuperpixelJob) -> str:
     return 'done'
 
 
-def run_jobs(jobs: Sequence[SuperpixelJob], workers: int = 1, progress: bool = True, file=sys.stdout) -> list[str]:
+def run_jobs(jobs: Sequence[SuperpixelJob], workers: int = 1, progress: bool = True, file=None) -> list[str]:
     """Run ``jobs`` with ``workers`` processes, showing an mmengine progress bar (count, rate, ETA).
 
     The first failure stops the run (remaining workers are terminated) and is raised; outputs already
     written stay, so a re-run resumes after fixing the input.
     """
     from mmengine.utils import ProgressBar
+    # sys.stdout is looked up per call: a default bound at import time keeps a stream that may since be closed
+    file = file or sys.stdout
     bar = ProgressBar(len(jobs), file=file) if progress and jobs else None
     results = []
     if workers <= 1 or len(jobs) <= 1:
