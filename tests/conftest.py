@@ -19,6 +19,11 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TESTS_DIR = osp.dirname(osp.abspath(__file__))
 
 
+def pytest_configure(config):
+    # `pytest -m "not slow"` runs the unit tests alone; README's test command runs everything.
+    config.addinivalue_line('markers', 'slow: runs repository tools or whole stages in subprocesses (minutes)')
+
+
 def tool_env(**extra) -> dict:
     """Environment for tool subprocesses: repo and tests importable, single-threaded BLAS, offline hubs."""
     env = dict(os.environ)
@@ -51,6 +56,7 @@ def load_tool(name: str, folder: str = 'tools'):
     import importlib.util
     spec = importlib.util.spec_from_file_location(name, osp.join(REPO_ROOT, folder, name + '.py'))
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # worker processes unpickle the tool's functions by module name
     spec.loader.exec_module(module)
     return module
 

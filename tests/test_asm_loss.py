@@ -1,4 +1,4 @@
-"""ASM loss (method spec §2.7, §14.2) against a dense, loop-based reference written from the spec."""
+"""ASM loss (docs/method.md, 'ASM') against a dense, loop-based reference written from the spec."""
 import cv2
 import numpy as np
 import pytest
@@ -47,7 +47,7 @@ def test_erosion_other_kernel_sizes():
 
 
 def dense_reference_asm(cam, superpixels, labels, threshold=0.3, use_rs=True, detach_target=True):
-    """The official formulation (§2.7): dense one-hot B×C×K×P average, per-map cv2.erode loop, boolean selection."""
+    """The official formulation: dense one-hot B×C×K×P average, per-map cv2.erode loop, boolean selection."""
     superpixels = superpixels[:, ::2, ::2]
     batch, channels = cam.shape[:2]
     height, width = superpixels.shape[-2:]

@@ -1,4 +1,4 @@
-"""Stage 2: multi-scale CAM inference (method.md §3.1), the CAM file format, tools/make_cam.py and the overlays.
+"""Stage 2: multi-scale CAM inference (docs/method.md, 'Stage 2: multi-scale CAMs'), the CAM file format, tools/make_cam.py and the overlays.
 
 References are computed here independently: per-scale forwards of the image and of its flip as two separate
 batches of one, explicit (x − mean) / std normalisation, PIL resizes with Python's round, and NumPy normalisation.
@@ -64,7 +64,7 @@ def tiny_checkpoint(tiny_model, tmp_path_factory):
 
 
 def reference_cams(model, image, keys, scales=SCALES, raw=False):
-    """§3.1 written out: per scale, separate forwards of x and flip(x), ReLU, flip-sum, bilinear sums, crop, norm.
+    """Stage 2 written out: per scale, separate forwards of x and flip(x), ReLU, flip-sum, bilinear sums, crop, norm.
 
     ``raw``: return the sums before the normalisation."""
     height, width = image.shape[:2]
@@ -302,6 +302,7 @@ def test_tool_errors_name_the_file_and_leave_nothing_half_written(toy_voc, tiny_
         build_cam_model(Config.fromfile(TINY_CFG), str(other_model), torch.device('cpu'))
 
 
+@pytest.mark.slow
 def test_two_torchrun_processes_split_the_work_and_match_one_process(toy_voc, tiny_checkpoint, full_run, tmp_path):
     root = toy_voc[0]
     work = str(tmp_path / 'ddp')

@@ -4,11 +4,8 @@ Expected masks are written down from the geometry of hand-made annotations; the 
 encoder written here from the format description (5-bit groups, continuation bit 0x20, sign bit 0x10, deltas to
 the run two places back from the fourth run on).
 """
-import importlib.util
 import json
 import os
-import os.path as osp
-import sys
 
 import numpy as np
 import pytest
@@ -19,15 +16,9 @@ from mmssc.datasets.coco_masks import (decode_rle, decode_rle_string, rasterize_
 from mmssc.datasets.image_labels import read_label_file
 from mmssc.fileio import read_label_png, write_label_png
 
-from conftest import REPO_ROOT
+from conftest import load_tool
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('convert_coco', osp.join(REPO_ROOT, 'tools', 'convert_coco.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # worker processes unpickle its functions by module name
-    spec.loader.exec_module(module)
-    return module
 
 
 def encode_rle_string(counts) -> str:
@@ -162,7 +153,7 @@ def instances_file(tmp_path):
 def test_convert_tool_writes_masks_list_and_labels(instances_file, tmp_path, capsys):
     path, expected, ignore_25 = instances_file
     out = tmp_path / 'masks' / 'val2014'
-    tool = _load_tool()
+    tool = load_tool('convert_coco')
     assert tool.main([path, str(out)]) == 0
     assert '3 images, 0 masks already written, 3 to convert' in capsys.readouterr().out
     assert sorted(os.listdir(out)) == sorted(k + '.png' for k in expected)  # no temporary files left
@@ -182,7 +173,7 @@ def test_convert_tool_writes_masks_list_and_labels(instances_file, tmp_path, cap
 def test_convert_tool_resumes_and_reports_bad_files(instances_file, tmp_path, capsys):
     path, expected, _ = instances_file
     out = tmp_path / 'masks'
-    tool = _load_tool()
+    tool = load_tool('convert_coco')
     sentinel = np.full((12, 16), 7, np.uint8)  # an existing output is kept, not recomputed
     write_label_png(str(out / 'COCO_val2014_000000000009.png'), sentinel)
     assert tool.main([path, str(out)]) == 0

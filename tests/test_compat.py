@@ -1,4 +1,4 @@
-"""Each stack fix of mmssc.compat, checked in a fresh interpreter (openmmlab.md §4).
+"""Each stack fix of mmssc.compat, checked in a fresh interpreter (docs/stack_fixes.md).
 
 Where possible the same check also runs *without* mmssc, to show the fix is what makes it pass.
 """
@@ -16,6 +16,7 @@ def run_python(code: str, timeout=300) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_mmseg_models_import_and_mmcv_ops_stand_in():
     proc = run_python("""
         import mmssc, torch
@@ -39,6 +40,7 @@ def test_mmseg_models_import_and_mmcv_ops_stand_in():
     assert proc.returncode == 0 and 'OK' in proc.stdout, proc.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_mmseg_models_import_fails_without_the_fix():
     proc = run_python('import mmseg.models')
     if proc.returncode == 0:
@@ -46,6 +48,7 @@ def test_mmseg_models_import_fails_without_the_fix():
     assert 'mmcv._ext' in proc.stderr
 
 
+@pytest.mark.slow
 def test_stand_in_not_installed_when_compiled_ops_exist():
     proc = run_python("""
         import sys, types
@@ -73,6 +76,7 @@ RESUME_CHECKPOINT = """
 """
 
 
+@pytest.mark.slow
 def test_trusted_local_checkpoint_loading(tmp_path):
     path = str(tmp_path / 'ckpt.pth')
     fixed = run_python(RESUME_CHECKPOINT.format(path=path, prelude='import mmssc'))
@@ -93,6 +97,7 @@ MMSEG_BASE_CONFIG = """
 """
 
 
+@pytest.mark.slow
 def test_mmseg_config_lookup_without_pkg_resources(tmp_path):
     path = str(tmp_path / 'cfg.py')
     fixed = run_python(MMSEG_BASE_CONFIG.format(path=path, prelude='import mmssc'))
@@ -113,6 +118,7 @@ CPU_INIT_DIST = """
 """
 
 
+@pytest.mark.slow
 def test_cpu_distributed_init_and_clean_exit():
     from conftest import free_port
     import torch
@@ -124,6 +130,7 @@ def test_cpu_distributed_init_and_clean_exit():
     assert stock.returncode != 0
 
 
+@pytest.mark.slow
 def test_cpu_fixes_skipped_when_cuda_present():
     proc = run_python("""
         import torch
@@ -135,3 +142,19 @@ def test_cpu_fixes_skipped_when_cuda_present():
         print('OK')
     """)
     assert proc.returncode == 0 and 'OK' in proc.stdout, proc.stderr[-3000:]
+
+
+def test_import_without_mmcv_is_one_error_that_says_how_to_install_it():
+    # a bare `pip install -e .` leaves mmcv out; None in sys.modules makes `import mmcv` fail as if absent
+    proc = run_python("""
+        import sys
+        sys.modules['mmcv'] = None
+        try:
+            import mmssc
+        except ImportError as exc:
+            assert type(exc) is ImportError, type(exc)      # not a raw ModuleNotFoundError from deep inside
+            assert exc.__cause__ is None and exc.__suppress_context__
+            print(exc)
+    """)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'pip install mmcv-lite==2.1.0' in proc.stdout and 'mim install "mmcv==2.1.0"' in proc.stdout

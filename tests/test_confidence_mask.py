@@ -1,4 +1,4 @@
-"""Confidence masks (method.md §7): top-1 − top-2 margin, the most confident half of every predicted class."""
+"""Confidence masks (docs/method.md, 'Confidence masks'): top-1 − top-2 margin, the most confident half of every predicted class."""
 import numpy as np
 import pytest
 import torch
@@ -38,7 +38,7 @@ def test_all_tied_scores_give_the_top_value_as_margin():
 
 
 def plain_confidence(scores: np.ndarray, fraction: float) -> np.ndarray:
-    """§7 by plain loops: the margin rule per pixel, then per class a stable sort by descending margin."""
+    """The confidence rule by plain loops: the margin rule per pixel, then per class a stable sort by descending margin."""
     channels, height, width = scores.shape
     pred = scores.argmax(axis=0)
     margin = np.zeros((height, width))

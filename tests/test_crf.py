@@ -1,10 +1,9 @@
-"""mmssc.crf (dense CRF wrapper) and tools/crf_postprocess.py (§8.4 post-processing of saved predictions).
+"""mmssc.crf (dense CRF wrapper) and tools/crf_postprocess.py (the official post-processing of saved predictions).
 
 References: pydensecrf driven directly with its own ``unary_from_softmax``/``unary_from_labels``; the closed form
 of mean-field inference without pairwise terms; mmseg's SegTTAModel for the multi-scale + flip probabilities; a
 confusion-matrix mIoU.
 """
-import importlib.util
 import os
 import os.path as osp
 import re
@@ -21,7 +20,7 @@ from mmssc.crf import IR_LABEL_CRF, SEG_TEST_CRF, dense_crf, import_densecrf, la
 from mmssc.datasets.voc import voc_palette
 from mmssc.fileio import read_image, read_label_png, write_label_png
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_tool
 
 try:
     import pydensecrf.densecrf  # noqa: F401
@@ -34,12 +33,6 @@ TINY_CFG = osp.join(REPO_ROOT, 'configs/smoke/tiny_deeplabv2_toy_voc.py')
 
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('crf_postprocess', osp.join(REPO_ROOT, 'tools', 'crf_postprocess.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # worker processes unpickle its functions by module name
-    spec.loader.exec_module(module)
-    return module
 
 
 def _two_colour_scene(shift=3):
@@ -90,7 +83,7 @@ def test_dense_crf_equals_pydensecrf_driven_directly():
     probs = np.ascontiguousarray(rng.dirichlet(np.ones(4), size=(20, 24)).transpose(2, 0, 1), np.float32)
     crf = dcrf.DenseCRF2D(24, 20, 4)
     crf.setUnaryEnergy(unary_from_softmax(probs))
-    crf.addPairwiseGaussian(sxy=1, compat=3)  # method.md §8.4
+    crf.addPairwiseGaussian(sxy=1, compat=3)  # docs/method.md, 'Stage 5: segmentation'
     crf.addPairwiseBilateral(sxy=67, srgb=3, rgbim=img, compat=4)
     ref = np.array(crf.inference(10)).reshape(4, 20, 24)
     np.testing.assert_allclose(dense_crf(img, probs), ref, rtol=1e-6, atol=1e-7)
@@ -149,7 +142,7 @@ def test_tool_refines_saved_labels_resumes_and_scores(val_set, tmp_path, capsys)
         pred[10:16, 10:16] = 0
         write_label_png(str(preds / (image_id + '.png')), pred, voc_palette(256))
     out = tmp_path / 'crf'
-    tool = _load_tool()
+    tool = load_tool('crf_postprocess')
     argv = ['--images', osp.join(root, 'JPEGImages'), '--labels', str(preds), '--out-dir', str(out),
             '--gt-dir', gt_dir]
     assert tool.main(argv + ['--nproc', '2']) == 0
@@ -180,7 +173,7 @@ def test_tool_refines_low_resolution_logits(val_set, tmp_path):
         logits[image_id] = rng.normal(0, 2, (21, h // 8, w // 8)).astype(np.float32)
         np.save(logits_dir / (image_id + '.npy'), logits[image_id])
     out = tmp_path / 'crf'
-    assert _load_tool().main(['--images', osp.join(root, 'JPEGImages'), '--logits', str(logits_dir),
+    assert load_tool('crf_postprocess').main(['--images', osp.join(root, 'JPEGImages'), '--logits', str(logits_dir),
                               '--out-dir', str(out), '--bi-w', '5']) == 0
     for image_id, value in logits.items():
         image = read_image(osp.join(root, 'JPEGImages', image_id + '.jpg'))
@@ -205,7 +198,7 @@ def test_tool_model_mode_uses_the_tta_probabilities(val_set, tmp_path):
     ckpt = tmp_path / 'model.pth'
     torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=dict(classes=classes))), ckpt)
 
-    tool = _load_tool()
+    tool = load_tool('crf_postprocess')
     out = tmp_path / 'crf'
     assert tool.main(['--images', osp.join(root, 'JPEGImages'), '--config', TINY_CFG, '--checkpoint', str(ckpt),
                       '--tta', '--ids', osp.join(root, 'ImageSets/Segmentation/val.txt'),

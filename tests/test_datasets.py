@@ -1,4 +1,4 @@
-"""Stage-1 datasets and transforms on the generated toy data (method.md §2.1, §9)."""
+"""Stage-1 datasets and transforms on the generated toy data (docs/method.md, 'Stage 1: CAM classifier', 'Superpixels')."""
 import json
 import os
 import os.path as osp

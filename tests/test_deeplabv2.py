@@ -350,6 +350,7 @@ def _reported_miou(output: str) -> float:
     return float(values[-1])
 
 
+@pytest.mark.slow
 def test_train_on_confident_pseudo_masks_then_evaluate_and_tta(pseudo_masks, tmp_path):
     root, dirs, _ = pseudo_masks
     val_ids = open(osp.join(root, 'ImageSets/Segmentation/val.txt')).read().split()
@@ -371,6 +372,7 @@ def test_train_on_confident_pseudo_masks_then_evaluate_and_tta(pseudo_masks, tmp
                                                                       abs=0.01)
 
 
+@pytest.mark.slow
 def test_two_process_cpu_ddp_keeps_ranks_identical(pseudo_masks, tmp_path):
     root, dirs, _ = pseudo_masks
     proc, weights = dist_train_two_ranks(osp.join(REPO_ROOT, TINY_CFG), str(tmp_path),

@@ -1,4 +1,4 @@
-"""DRS (method spec §2.3): the clamp itself and its forward hooks on a timm ResNet-50."""
+"""DRS (docs/method.md, 'DRS'): the clamp itself and its forward hooks on a timm ResNet-50."""
 import numpy as np
 import pytest
 import timm
@@ -42,7 +42,7 @@ def resnet():
 
 
 def manual_forward(model, x, layer2_drs, layer4_drs):
-    """Reference: the official CAM backbone forward written out block by block (§2.3); call it with no hooks on."""
+    """Reference: the official CAM backbone forward written out block by block; call it with no hooks on."""
     x = model.maxpool(model.act1(model.bn1(model.conv1(x))))
     x = model.layer2(model.layer1(x))
     if layer2_drs:

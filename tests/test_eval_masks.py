@@ -1,7 +1,7 @@
-"""Seed and pseudo-mask evaluation (method.md §3.2, §6.2): mmssc/evaluation/mask_metrics.py and tools/eval_masks.py.
+"""Seed and pseudo-mask evaluation (docs/method.md, 'Evaluation'): mmssc/evaluation/mask_metrics.py and tools/eval_masks.py.
 
 The reference is a confusion matrix built here with ``np.bincount`` (the official eval's definition):
-IoU_c = TP / (GT_c + Pred_c − TP), mIoU = nanmean, predictions from the padded argmax of §3.2.
+IoU_c = TP / (GT_c + Pred_c − TP), mIoU = nanmean, predictions from the padded argmax of the seed rule.
 """
 import json
 import os.path as osp

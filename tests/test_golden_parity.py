@@ -13,9 +13,6 @@ import pytest
 import torch
 
 GOLDEN = osp.join(osp.dirname(osp.abspath(__file__)), 'golden')
-# the decoder's fixture (17 MB of weights) is not copied into the repository; it sits beside it where present
-DECODER_FIXTURE = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '..', 'shared', 'golden',
-                           'decoder.npz')
 
 
 def golden(name: str) -> dict:
@@ -86,12 +83,8 @@ def official_to_mmssc_key(key: str) -> str:
 
 def test_decoder_output_with_the_official_weights():
     """The CDR decoder with the official weights (keys renamed): same parameter count, same output."""
-    if not osp.isfile(DECODER_FIXTURE):
-        pytest.skip(f'the decoder fixture (17 MB of weights) is kept outside the repository and '
-                    f'{osp.normpath(DECODER_FIXTURE)} is absent')
     from mmssc.models.reconstruction_head import ReconstructionHead
-    with np.load(DECODER_FIXTURE) as data:
-        g = {key: data[key] for key in data.files}
+    g = golden('decoder.npz')
     official = {key: value for key, value in g.items() if '.' in key}
     head = ReconstructionHead()
     assert sum(p.numel() for p in head.parameters()) == int(g['num_params'])

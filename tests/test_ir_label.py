@@ -1,7 +1,7 @@
-"""Stage 3: IR labels (method.md §4) and tools/make_ir_label.py.
+"""Stage 3: IR labels (docs/method.md, 'Stage 3: IR labels') and tools/make_ir_label.py.
 
 The reference is the official recipe written out here with pydensecrf driven directly (``unary_from_labels``,
-the §4 pairwise terms, 10 iterations) and NumPy's padded argmax; the synthetic scenes have known answers.
+the official pairwise terms, 10 iterations) and NumPy's padded argmax; the synthetic scenes have known answers.
 """
 import os
 import os.path as osp

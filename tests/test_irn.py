@@ -1,4 +1,4 @@
-"""IRN (method.md §5): path index, affinity targets, losses, structure, frozen backbone, data, mean shift, training."""
+"""IRN (docs/method.md, 'IRN'): path index, affinity targets, losses, structure, frozen backbone, data, mean shift, training."""
 import os.path as osp
 import re
 from types import SimpleNamespace
@@ -17,7 +17,7 @@ from PIL import Image
 import mmssc  # noqa: F401
 import mmssc.datasets.ir_label_dataset  # noqa: F401  (registers IRLabelDataset)
 import mmssc.datasets.irn_transforms  # noqa: F401  (registers the IRN transforms)
-from conftest import REPO_ROOT, run_tool
+from conftest import REPO_ROOT, run_tool, toy_ids
 from mmssc.datasets.ir_label_dataset import IRLabelDataset
 from mmssc.engine.mean_shift_hook import IRNMeanShiftHook
 from mmssc.fileio import read_label_png, write_label_png
@@ -43,7 +43,7 @@ def test_direction_and_source_counts():
     # 19, 19, 19, 19 (y=1..4), 17 (y=5: |x| ≤ 8), 15, 15 (y=6, 7: |x| ≤ 7), 11 (y=8: |x| ≤ 5), 9 (y=9: |x| ≤ 4) → 152
     index = PathIndex(10)
     assert index.num_directions == 152
-    assert index.source_grid((128, 128)) == (119, 110)  # (128 − 9) × (128 − 2·9), method.md §5
+    assert index.source_grid((128, 128)) == (119, 110)  # (128 − 9) × (128 − 2·9)
     t = index.tensors((128, 128))
     assert t.src.shape == (119 * 110,) and t.dst.shape == (152, 119 * 110)
     # radius 5 (the random walk): 4 + (9 + 9 + 7 + 5) = 34 forward directions
@@ -105,7 +105,7 @@ def test_affinity_targets_on_a_hand_made_label_map():
 
 
 def reference_losses(edge, disp, labels, radius):
-    """The §5 losses by plain loops over pixel pairs, with the spec's direction set and path rule."""
+    """The IRN losses by plain loops over pixel pairs, with the spec's direction set and path rule."""
     batch, height, width = labels.shape
     r = radius - 1
     directions = [(0, x) for x in range(1, radius)] + [(y, x) for y in range(1, radius)
@@ -261,11 +261,6 @@ def write_ir_labels(root, ids, folder):
         write_label_png(osp.join(folder, image_id + '.png'), ir)
 
 
-def toy_ids(root, split='train'):
-    with open(osp.join(root, 'ImageSets/Segmentation', split + '.txt')) as f:
-        return [line.strip() for line in f if line.strip()]
-
-
 def test_rescale_and_label_downsampling(tmp_path):
     from mmssc.datasets.irn_transforms import RandomRescale, RescaleSegMaps
     img = np.random.default_rng(0).integers(0, 255, (37, 50, 3), dtype=np.uint8)
@@ -351,6 +346,7 @@ def test_mean_shift_hook_averages_batch_means(toy_voc):
     assert not model.training  # left as it was
 
 
+@pytest.mark.slow
 def test_train_tool_two_lrs_and_mean_shift_in_checkpoint(toy_voc, tmp_path):
     root = toy_voc[0]
     ir = tmp_path / 'ir_labels'
@@ -393,6 +389,7 @@ def test_train_tool_two_lrs_and_mean_shift_in_checkpoint(toy_voc, tmp_path):
     assert all(g['momentum'] == 1e-4 and g['weight_decay'] == 1e-4 for g in groups)
 
 
+@pytest.mark.slow
 def test_two_process_cpu_ddp_keeps_ranks_identical(toy_voc, tmp_path):
     from conftest import free_port
     root = toy_voc[0]

@@ -1,4 +1,4 @@
-"""tools/make_pseudo_masks.py (method.md §6.1, §7): wiring, file formats, errors, resuming, torchrun sharding."""
+"""tools/make_pseudo_masks.py (docs/method.md, 'Random walk', 'Confidence masks'): wiring, file formats, errors, resuming, torchrun sharding."""
 import os
 import os.path as osp
 import shutil
@@ -97,7 +97,7 @@ def test_masks_are_the_random_walk_argmax_and_its_confident_half(toy_voc, irn_ch
     for image_id in ids[:3]:
         image = read_image(osp.join(root, 'JPEGImages', image_id + '.jpg'))
         cams = np.load(stage_file(full_run, 'cams', image_id))
-        # recompute §6.1 from its (separately tested) parts: boundary map, walk scores, argmax → labels
+        # recompute the random walk from its (separately tested) parts: boundary map, walk scores, argmax → labels
         inputs = model.data_preprocessor(dict(inputs=[torch.tensor(image).permute(2, 0, 1)]), False)['inputs']
         edge = model.boundary_map(inputs, pad_to=128)
         scores = random_walk_scores(torch.from_numpy(cams['cam']), edge, image.shape[:2]).numpy()
@@ -108,7 +108,7 @@ def test_masks_are_the_random_walk_argmax_and_its_confident_half(toy_voc, irn_ch
         mask = np.asarray(saved)
         np.testing.assert_array_equal(mask, expected)
         assert set(np.unique(mask)) <= set(plane_labels.tolist())
-        # §7: per predicted class, the ⌊n/2⌋ pixels of largest top-1 − top-2 margin keep their label, others 255
+        # confidence rule: per predicted class, the ⌊n/2⌋ pixels of largest top-1 − top-2 margin keep their label, others 255
         confident = read_label_png(stage_file(full_run, 'pseudo_masks_confident', image_id))
         np.testing.assert_array_equal(confident, np.where(plain_confidence(scores, 0.5), mask, 255))
         for value in np.unique(mask):
@@ -145,6 +145,7 @@ def test_resumed_runs_give_the_same_bytes(toy_voc, irn_checkpoint, full_run, tmp
     assert all(os.stat(stage_file(work, 'pseudo_masks', i)).st_mtime_ns == t for i, t in kept.items())
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_bytes(toy_voc, irn_checkpoint, cam_work_dir, full_run, tmp_path):
     root = toy_voc[0]
     work = str(tmp_path / 'work')
@@ -194,6 +195,7 @@ def test_errors_name_the_file_and_write_nothing(toy_voc, irn_checkpoint, cam_wor
         sorted(i + '.png' for i in toy_ids(root, 'train_aug')[:5])
 
 
+@pytest.mark.slow
 def test_two_torchrun_processes_split_the_work(toy_voc, irn_checkpoint, cam_work_dir, full_run, tmp_path):
     root = toy_voc[0]
     work = str(tmp_path / 'ddp')

@@ -75,6 +75,7 @@ def own_data_run(toy_voc, tmp_path_factory):
     return root, work_dir, labels, masked, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_every_labelled_image_gets_a_pseudo_mask(own_data_run):
     root, work_dir, labels, _, _ = own_data_run
     listed = open(osp.join(work_dir, 'image_list.txt')).read().split()
@@ -84,6 +85,7 @@ def test_every_labelled_image_gets_a_pseudo_mask(own_data_run):
     assert sorted(osp.splitext(n)[0] for n in os.listdir(osp.join(root, 'superpixels'))) == listed
 
 
+@pytest.mark.slow
 def test_only_images_with_a_mask_are_scored(own_data_run):
     _, work_dir, _, masked, log = own_data_run
     results = json.load(open(osp.join(work_dir, 'pipeline_results.json')))
@@ -94,6 +96,7 @@ def test_only_images_with_a_mask_are_scored(own_data_run):
     assert 'segmentation (test split)' in log and f"mIoU {results['pseudo_masks']['mIoU']:.1f}" in log
 
 
+@pytest.mark.slow
 def test_without_ground_truth_the_segmenter_trains_with_validation_off(own_data_run, tmp_path):
     """README: no masks at all → stop the pipeline at the pseudo masks and train stage 5 with validation off."""
     root, work_dir, _, _, _ = own_data_run

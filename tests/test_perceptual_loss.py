@@ -1,4 +1,4 @@
-"""Perceptual / pixel reconstruction losses (method spec §2.6; openmmlab spec §3.1)."""
+"""Perceptual / pixel reconstruction losses (docs/method.md, 'CDR')."""
 import logging
 
 import pytest
@@ -10,7 +10,7 @@ from mmengine.logging import MMLogger
 
 from mmssc.models.perceptual_loss import PerceptualLoss, PixelL1Loss, PixelL2Loss
 
-OFFICIAL_SLICES = [(0, 2), (2, 7), (7, 12), (12, 21), (21, 30)]  # §14.1: relu1_1 … relu5_1
+OFFICIAL_SLICES = [(0, 2), (2, 7), (7, 12), (12, 21), (21, 30)]  # the official VGG19 slices: relu1_1 … relu5_1
 OFFICIAL_WEIGHTS = [1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0]
 
 

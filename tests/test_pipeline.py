@@ -13,6 +13,8 @@ import pytest
 
 from conftest import REPO_ROOT, TESTS_DIR, run_tool, tool_env
 
+pytestmark = pytest.mark.slow  # every test here runs the whole pipeline in subprocesses
+
 PIPELINE = 'configs/pipeline/toy_cpu.py'
 PER_IMAGE = ('cams', 'ir_labels', 'pseudo_masks', 'pseudo_masks_confident')
 

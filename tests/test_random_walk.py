@@ -1,4 +1,4 @@
-"""The sparse random walk equals the dense T^256 formulation of method.md §6.1 (and §14.3)."""
+"""The sparse random walk equals the dense T^256 formulation (docs/method.md, 'Random walk')."""
 import numpy as np
 import pytest
 import torch
@@ -8,7 +8,7 @@ from mmssc.random_walk import random_walk, random_walk_scores, transition_matrix
 
 
 def dense_random_walk(cams, edge, radius=5, beta=10, exp_times=8):
-    """§6.1 written plainly, in float64: the N×N affinity A from the spec's pairs and paths, T = A^β with
+    """The random walk written plainly, in float64: the N×N affinity A from the spec's pairs and paths, T = A^β with
     columns normalised, squared ``exp_times`` times, rw = (x ⊙ (1 − e))·T^(2^exp_times)."""
     cams, edge = np.asarray(cams, np.float64), np.asarray(edge, np.float64)
     height, width = edge.shape

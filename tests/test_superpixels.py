@@ -1,9 +1,8 @@
-"""Superpixel generation (method.md §9): region bound, coverage, determinism, connectivity, the ICD
-feature path, the 24-bit PNG id encoding (§2.1 step 2), caching, and the CLI (resume, atomicity, errors).
+"""Superpixel generation (docs/method.md, 'Superpixels'): region bound, coverage, determinism, connectivity, the ICD
+feature path, the 24-bit PNG id encoding , caching, and the CLI (resume, atomicity, errors).
 
 Real photos are scikit-image's bundled samples, resized to VOC's typical 500×375.
 """
-import importlib.util
 import os
 import os.path as osp
 import signal
@@ -23,7 +22,8 @@ from mmssc.superpixels import selective_merge
 from mmssc.superpixels.regions import adjacent_pairs, contiguous_labels, felzenszwalb_regions
 from mmssc.superpixels.similarity import FeatureSimilarity, SelectiveSearchSimilarity, region_mean_features
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from conftest import REPO_ROOT, load_tool  # noqa: E402
+
 TOOL = osp.join(REPO_ROOT, 'tools', 'make_superpixels.py')
 PHOTOS = ('astronaut', 'chelsea', 'coffee')
 
@@ -181,7 +181,7 @@ def test_invalid_inputs_are_rejected():
 # ---------------------------------------------------------------------------- ICD's feature path
 
 def test_feature_similarity_merges_globally_by_feature():
-    """ICD's rule: cosine of mean features decides, with no adjacency constraint (method.md §9 step 3).
+    """ICD's rule: cosine of mean features decides, with no adjacency constraint (docs/method.md, 'Superpixels').
 
     A 4×4 grid of blocks whose features form a checkerboard: same-feature blocks never share an edge,
     yet with N = 2 they must end up as the two checkerboard colours (cosine 1 within, 0 across, which
@@ -278,11 +278,6 @@ def test_load_or_make_without_cache_writes_nothing(tmp_path):
 
 # -------------------------------------------------------------------------------------------- CLI
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('make_superpixels_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _image_folder(folder, names=PHOTOS, height=150, width=200):
@@ -296,6 +291,7 @@ def _entries(folder):
     return sorted(os.listdir(folder)) if osp.isdir(folder) else []
 
 
+@pytest.mark.slow
 def test_cli_end_to_end_resume_and_overlays(tmp_path):
     src = _image_folder(tmp_path / 'images')
     out, show = str(tmp_path / 'out'), str(tmp_path / 'show')
@@ -315,7 +311,7 @@ def test_cli_end_to_end_resume_and_overlays(tmp_path):
 
     mtimes = {name: os.stat(osp.join(out, name)).st_mtime_ns for name in _entries(out)}
     time.sleep(0.01)
-    assert _load_tool().main([src, out, '--max-regions', '32', '--show-dir', show]) == 0
+    assert load_tool('make_superpixels').main([src, out, '--max-regions', '32', '--show-dir', show]) == 0
     assert {name: os.stat(osp.join(out, name)).st_mtime_ns for name in _entries(out)} == mtimes
 
 
@@ -325,12 +321,12 @@ def test_cli_voc_layout_with_id_list(tmp_path, capsys):
     id_list = tmp_path / 'train.txt'
     id_list.write_text('coffee\n\n')
     out = str(tmp_path / 'out')
-    assert _load_tool().main([str(root), out, '--list', str(id_list), '--max-regions', '8']) == 0
+    assert load_tool('make_superpixels').main([str(root), out, '--list', str(id_list), '--max-regions', '8']) == 0
     assert _entries(out) == ['coffee.png']
     assert_contiguous_cover(read_superpixels(osp.join(out, 'coffee.png')), (90, 120), 8)
 
     id_list.write_text('coffee\nmissing_id\n')
-    assert _load_tool().main([str(root), out, '--list', str(id_list)]) == 1
+    assert load_tool('make_superpixels').main([str(root), out, '--list', str(id_list)]) == 1
     assert osp.join('JPEGImages', 'missing_id.jpg') in capsys.readouterr().err
 
 
@@ -339,7 +335,7 @@ def test_cli_regenerates_a_corrupt_output(tmp_path):
     out = tmp_path / 'out'
     out.mkdir()
     (out / 'chelsea.png').write_bytes(b'\x89PNG\r\n\x1a\n truncated')
-    assert _load_tool().main([src, str(out), '--max-regions', '8']) == 0
+    assert load_tool('make_superpixels').main([src, str(out), '--max-regions', '8']) == 0
     assert_contiguous_cover(read_superpixels(str(out / 'chelsea.png')), (90, 120), 8)
 
 
@@ -358,7 +354,7 @@ def test_cli_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
         return real_save(self, fp, *args, **kwargs)
 
     monkeypatch.setattr(Image.Image, 'save', save_then_interrupt)
-    tool = _load_tool()
+    tool = load_tool('make_superpixels')
     with pytest.raises(KeyboardInterrupt):
         tool.main([src, out, '--max-regions', '8'])
     monkeypatch.undo()
@@ -372,6 +368,7 @@ def test_cli_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
     assert os.stat(osp.join(out, first)).st_mtime_ns == first_mtime
 
 
+@pytest.mark.slow
 def test_cli_sigterm_leaves_only_complete_files(tmp_path):
     src = _image_folder(tmp_path / 'images', height=375, width=500)
     out = tmp_path / 'out'
@@ -393,7 +390,7 @@ def test_cli_corrupt_image_names_the_file_and_keeps_earlier_outputs(tmp_path, ca
     _image_folder(src, names=('chelsea',), height=90, width=120)
     (src / 'zz_broken.jpg').write_bytes(b'not a jpeg at all')
     out = str(tmp_path / 'out')
-    assert _load_tool().main([str(src), out, '--max-regions', '8']) == 1
+    assert load_tool('make_superpixels').main([str(src), out, '--max-regions', '8']) == 1
     err = capsys.readouterr().err
     assert str(src / 'zz_broken.jpg') in err
     assert err.count('error:') == 1

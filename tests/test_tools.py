@@ -1,9 +1,10 @@
-"""tools/train.py, --resume, tools/test.py and 2-process CPU DDP through tools/dist_train.sh (issue 2)."""
+"""tools/train.py, --resume, tools/test.py and 2-process CPU DDP through tools/dist_train.sh."""
 import glob
 import os
 import os.path as osp
 import re
 
+import pytest
 import torch
 
 from conftest import REPO_ROOT, run_tool
@@ -16,6 +17,7 @@ def data_options(root):
     return [f'{key}.dataset.data_root={root}' for key in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
 
 
+@pytest.mark.slow
 def test_train_resume_and_test(toy_voc, tmp_path):
     root = toy_voc[0]
     work = str(tmp_path / 'work')
@@ -42,6 +44,7 @@ def test_train_resume_and_test(toy_voc, tmp_path):
     assert test_map and test_map[-1] == val_maps[-1]   # the same checkpoint and data give the same metric
 
 
+@pytest.mark.slow
 def test_two_process_cpu_ddp(toy_voc, tmp_path):
     work = str(tmp_path / 'ddp')
     os.makedirs(work)
