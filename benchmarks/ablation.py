@@ -35,7 +35,7 @@ VARIANTS = {
     'drs_cdr': ('+ DRS + CDR (voc_cls_drs_cdr.py, paper 54.5)', {'model.asm_loss': None, 'custom_hooks': []}),
     'asm_no_rs': ('+ DRS + CDR + ASM without RS (voc_cls_asm_no_rs.py, paper 57.2)',
                   {'model.asm_loss.use_reliable_selection': False}),
-    'full_ssc': ('full SSC (voc_cls.py, paper 58.1)', {}),
+    'full_ssc': ('full SSC (voc_cls.py, paper 58.3)', {}),
 }
 SWEEP = tuple(round(0.05 * k, 2) for k in range(1, 13))   # background thresholds 0.05 … 0.60
 STAGES = ('superpixels', 'cam_classifier', 'cams', 'ir_labels', 'irn', 'pseudo_masks', 'evaluation')

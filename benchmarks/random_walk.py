@@ -1,4 +1,5 @@
-"""Random walk (method.md §6.1): the sparse walk of mmssc vs IRN's dense T^256, time and peak memory.
+"""Random walk (docs/method.md, "Stage 4: IRN and random walk"): the sparse walk of mmssc vs IRN's dense T^256, time and
+peak memory.
 
     python benchmarks/random_walk.py [--device cpu|cuda] [--height 94 --width 125] [--classes 3]
                                      [--repeat 3] [--dense-repeat N] [--dense-squarings 8] [--skip-dense]

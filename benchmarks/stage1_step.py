@@ -64,7 +64,7 @@ def measure(variant: str, crop: int, batch: int, steps: int, warmup: int, thread
             s = SegDataSample()
             s.gt_label = (torch.rand(20) < 0.15).float()
             s.gt_label[0] = 1
-            # 64 superpixels in 8x8 blocks, like the ≤64 regions of method.md §9
+            # 64 superpixels in 8x8 blocks, like the ≤64 regions of the superpixel stage (docs/method.md, "Superpixels")
             ids = torch.arange(64).view(8, 8).repeat_interleave(crop // 8, 0).repeat_interleave(crop // 8, 1)
             s.gt_superpixels = PixelData(data=ids[None])
             samples.append(s)

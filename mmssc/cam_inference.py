@@ -1,4 +1,5 @@
-"""Multi-scale, flip-summed class activation maps of a CAM classifier (method.md §3.1), and the CAM file format.
+"""Multi-scale, flip-summed class activation maps of a CAM classifier (docs/method.md, 'Stage 2: multi-scale CAMs'), and
+the CAM file format.
 
 For an RGB image of size H×W, image labels ``keys`` (0-based foreground classes) and scales S (official:
 1.0, 0.5, 1.5, 2.0):

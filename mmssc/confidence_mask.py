@@ -1,4 +1,5 @@
-"""Confidence masks of stage F (method.md §7), computed inline from the random-walk scores.
+"""Confidence masks of the ``pseudo_masks`` stage (docs/method.md, 'Confidence masks'), computed inline from the
+random-walk scores.
 
 For the full-resolution scores S [C, H, W] of one image (plane 0 = the constant background 0.25, planes 1..K the
 random-walk scores divided by their global max, :func:`mmssc.random_walk.random_walk_scores`) and the predicted

@@ -8,15 +8,18 @@ For an image I and probabilities P (C×H×W), the CRF minimises
 with the unary ψ_u(x_i = c) = -log max(P_c(i), 1e-5) (pydensecrf's ``unary_from_softmax``), a Potts
 compatibility and ``n_iters`` mean-field steps; :func:`dense_crf` returns the mean-field marginals Q (C×H×W).
 
-Parameter sets used by SSC (method.md §13):
+Parameter sets used by SSC:
 
-* :data:`SEG_TEST_CRF`, the segmentation test CRF of §8.4: 10 iterations, Gaussian (σ 1, w 3), bilateral
+* :data:`SEG_TEST_CRF`, the segmentation test CRF of docs/method.md, 'Stage 5: segmentation': 10 iterations, Gaussian (σ
+1, w 3), bilateral
   (σ_xy 67, σ_rgb 3, w 4), unary from the softmax of the upsampled logits.
-* :data:`IR_LABEL_CRF`, IRN's CRF for the IR labels (§4): 10 iterations, Gaussian (σ 3, w 3), bilateral (σ_xy 50,
+* :data:`IR_LABEL_CRF`, IRN's CRF for the IR labels (docs/method.md, 'Stage 3: IR labels'): 10 iterations, Gaussian (σ
+3, w 3), bilateral (σ_xy 50,
   σ_rgb 5, w 10), unary from a label map with confidence 0.7 (:func:`label_probs`).
 
 The image is the real RGB image (uint8). The official segmentation test feeds the CRF the *mean-subtracted* image
-cast with ``astype(uint8)``, so negative values wrap around modulo 256 (§8.4, §12 item 35): a quirk inherited from
+cast with ``astype(uint8)``, so negative values wrap around modulo 256 (docs/method.md, 'Stage 5: segmentation'): a
+quirk inherited from
 deeplab-pytorch that distorts the colour term. It is deliberately not reproduced here, so CRF numbers from this
 module are those of the intended CRF, not a bit-exact copy of the official ones.
 
@@ -66,7 +69,8 @@ def dense_crf(image_rgb: np.ndarray, probs: np.ndarray, n_iters: int = SEG_TEST_
               bi_rgb_std: float = SEG_TEST_CRF['bi_rgb_std']) -> np.ndarray:
     """Refine ``probs`` (C×H×W, each pixel a distribution) with a dense CRF on ``image_rgb`` (H×W×3 uint8).
 
-    Defaults are the segmentation test CRF of method.md §8.4. Returns the marginals Q as C×H×W float32; take
+    Defaults are the segmentation test CRF of docs/method.md, 'Stage 5: segmentation'. Returns the marginals Q as C×H×W
+    float32; take
     ``argmax(axis=0)`` for labels.
     """
     image_rgb = np.asarray(image_rgb)

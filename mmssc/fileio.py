@@ -6,7 +6,7 @@ the destination folder and renames it into place, so an interrupted stage never 
 output behind and a re-run can trust that any file present is complete.
 
 Superpixel maps use the 24-bit PNG id encoding of the files distributed with the paper's data
-(method.md §2.1 step 2 and §9): ``id = c0 + 256*c1 + 65536*c2`` over the three channels, computed in
+(docs/method.md, 'Stage 1: CAM classifier'): ``id = c0 + 256*c1 + 65536*c2`` over the three channels, computed in
 int64 (NumPy >= 2 overflows in uint8 arithmetic). Single-channel PNGs are read as the id itself.
 """
 import contextlib

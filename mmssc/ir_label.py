@@ -1,4 +1,5 @@
-"""Inter-pixel relation (IR) labels from CAMs: confident foreground, confident background, uncertain (method.md §4).
+"""Inter-pixel relation (IR) labels from CAMs: confident foreground, confident background, uncertain (docs/method.md,
+'Stage 3: IR labels').
 
 With ``high_res`` = M (K×H×W, per-class max-normalised CAMs of the image's classes ``keys``) and the raw RGB image:
 

@@ -1,4 +1,4 @@
-"""Every SSC stage in order inside one work_dir, each skipped when its outputs are complete (issue 7).
+"""Every SSC stage in order inside one work_dir, each skipped when its outputs are complete.
 
 A pipeline config (``configs/pipeline/*.py``) names the work_dir, the data root, the image lists and one config
 per trained stage::

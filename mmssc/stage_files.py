@@ -8,7 +8,8 @@ whose output file exists is finished and is skipped.
 stage (tool)        reads                   writes (under the work_dir)        file and content
 ==================  ======================  =================================  ==========================================
 superpixels         images                  ``superpixels/`` (or the dataset's  ``<id>.png``: 24-bit RGB PNG, id = R +
-(make_superpixels)                          ``superpixel_path``)                256·G + 65536·B (H×W, ≤ 64 regions, §9)
+(make_superpixels)                          ``superpixel_path``)                256·G + 65536·B (H×W, ≤ 64 regions,
+docs/method.md, 'Superpixels')
 1 CAM classifier    images, labels,         ``cam_classifier/``                mmengine work_dir: ``epoch_N.pth``, logs
 (train.py)          superpixels
 2 CAMs              images, labels,         ``cams/``                          ``<id>.npz`` (written by
@@ -18,16 +19,21 @@ superpixels         images                  ``superpixels/`` (or the dataset's  
                                                                                labels), ``cam`` float32 [K, ⌈H/4⌉,
                                                                                ⌈W/4⌉] (stride 4), ``high_res`` float32
                                                                                [K, H, W]; each map divided by its own
-                                                                               max + 1e-5 (§3.1)
+                                                                               max + 1e-5 (docs/method.md, 'Stage 2:
+                                                                               multi-scale CAMs')
 3 IR labels         ``cams/``, images       ``ir_labels/``                     ``<id>.png``: uint8 H×W palette PNG: 0 =
 (make_ir_label)                                                                confident background, c+1 = confident
-                                                                               class c, 255 = uncertain (§4)
+                                                                               class c, 255 = uncertain (docs/method.md,
+                                                                               'Stage 3: IR labels')
 4 IRN (train.py)    images, ``ir_labels/``  ``irn/``                           mmengine work_dir: checkpoints (the last
                                                                                holds the mean-shift statistic), logs
 4 pseudo masks      images, ``cams/``,      ``pseudo_masks/``                  ``<id>.png``: uint8 H×W palette PNG, 0 =
-(make_pseudo_masks) IRN checkpoint                                             background, c+1 = class c (§6.1)
+(make_pseudo_masks) IRN checkpoint                                             background, c+1 = class c
+(docs/method.md, 'Random walk')
                                             ``pseudo_masks_confident/``        the pseudo mask with the uncertain half of
-                                                                               each class region set to 255 (§7): what
+                                                                               each class region set to 255
+                                                                               (docs/method.md, 'Confidence masks'):
+                                                                               what
                                                                                stage 5 trains on (mmseg ignores 255)
 5 segmentation      images,                 ``segmentation/``                  mmengine work_dir of stock mmseg training
 (train.py)          ``pseudo_masks_confident/``

@@ -1,6 +1,8 @@
-"""Dense-CRF post-processing of segmentation predictions (method.md §8.4), optionally scored against ground truth.
+"""Dense-CRF post-processing of segmentation predictions (docs/method.md, 'Stage 5: segmentation'), optionally scored
+against ground truth.
 
-    # from the class probabilities of a trained model (the §8.4 recipe; --tta: the config's multi-scale + flip views)
+    # from the class probabilities of a trained model (the official recipe, docs/method.md, 'Stage 5: segmentation';
+    # --tta: the config's multi-scale + flip views)
     python tools/crf_postprocess.py --images data/VOCdevkit/VOC2012/JPEGImages --out-dir work_dirs/crf \
         --config configs/ssc/voc_deeplabv2.py --checkpoint work_dirs/voc_deeplabv2/epoch_100.pth [--tta] \
         --ids data/VOCdevkit/VOC2012/ImageSets/Segmentation/val.txt \
@@ -10,11 +12,12 @@
     # from saved hard predictions (`tools/test.py CFG CKPT --out DIR` writes them): <id>.png class indices
     python tools/crf_postprocess.py --images ... --labels DIR --out-dir DIR [--gt-prob 0.7]
 
-For each image: probabilities P (C×H×W at the image's size) → dense CRF on the real RGB image with the §8.4
+For each image: probabilities P (C×H×W at the image's size) → dense CRF on the real RGB image with the official
 parameters (10 iterations, Gaussian σ 1 / w 3, bilateral σ_xy 67 / σ_rgb 3 / w 4; all overridable) → argmax →
 ``OUT_DIR/<id>.png`` (palette PNG of class indices). Hard predictions carry no probabilities; they are turned into
 P_c = gt_prob for the predicted class and (1 - gt_prob)/(C - 1) otherwise (IRN's label unary), an approximation of
-the §8.4 recipe. The official code feeds the CRF a mean-subtracted image that wraps around in uint8 (§8.4 quirk); this
+the official recipe. The official code feeds the CRF a mean-subtracted image that wraps around in uint8 (docs/method.md,
+'Stage 5: segmentation'); this
 tool uses the real image (see mmssc/crf.py).
 
 Outputs are written atomically and existing ones are skipped, so an interrupted run resumes (``--overwrite`` redoes
@@ -65,7 +68,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--overwrite', action='store_true', help='redo outputs that already exist')
     for name, value in SEG_TEST_CRF.items():
         parser.add_argument('--' + name.replace('_', '-'), type=type(value), default=value,
-                            help=f'CRF parameter (method.md §8.4: {value})')
+                            help=f'CRF parameter (official: {value})')
     args = parser.parse_args(argv)
     if args.config and not args.checkpoint:
         parser.error('--config needs --checkpoint')
@@ -101,7 +104,8 @@ def list_ids(args) -> list:
 
 
 def logits_to_probs(logits: np.ndarray, size) -> np.ndarray:
-    """§8.4 steps 1-2: upsample C×h×w logits bilinearly (align_corners=False) to ``size`` = (H, W), softmax."""
+    """The official test's first steps: upsample C×h×w logits bilinearly (align_corners=False) to ``size`` = (H, W),
+    softmax."""
     import torch
     import torch.nn.functional as F
     tensor = torch.from_numpy(np.asarray(logits, np.float32))[None]

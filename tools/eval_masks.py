@@ -1,8 +1,9 @@
 """Score CAM seeds or a pseudo-mask folder against ground truth: per-class IoU, mIoU, foreground precision/recall.
 
-    # CAM seeds at the official fixed background threshold 0.2 (method.md §3.2), plus a sweep reporting the best
+    # CAM seeds at the official fixed background threshold 0.2 (docs/method.md, 'Evaluation'), plus a sweep reporting
+    # the best
     python tools/eval_masks.py CONFIG --cams W/cams --ann-file ImageSets/Segmentation/train.txt [--sweep]
-    # pseudo masks (IRN random walk, confident masks: 255 counts as background, §6.2)
+    # pseudo masks (IRN random walk, confident masks: 255 counts as background, docs/method.md, 'Evaluation')
     python tools/eval_masks.py CONFIG --masks W/pseudo_masks --ann-file ImageSets/Segmentation/train.txt
     # without a config: ground-truth folder + id list; --classes voc (default), coco, or a class-list file
     python tools/eval_masks.py --gt-dir data/VOCdevkit/VOC2012/SegmentationClass --ids train.txt --masks DIR

@@ -1,4 +1,5 @@
-"""Stage 2: multi-scale CAMs of a trained CAM classifier, one ``<work-dir>/cams/<id>.npz`` per image (method.md §3.1).
+"""The ``cams`` stage: multi-scale CAMs of a trained CAM classifier, one ``<work-dir>/cams/<id>.npz`` per image
+(docs/method.md, 'Stage 2: multi-scale CAMs').
 
     python tools/make_cam.py CONFIG CHECKPOINT --work-dir W [--ann-file ImageSets/Segmentation/train_aug.txt]
         [--scales 1.0 0.5 1.5 2.0] [--batch-size 1] [--workers N] [--device cuda] [--amp]
@@ -41,7 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--ann-file', help="image list replacing the dataset's ann_file (e.g. "
                         'ImageSets/Segmentation/train_aug.txt, relative to data_root)')
     parser.add_argument('--scales', type=float, nargs='+', default=list(DEFAULT_SCALES),
-                        help='image scales, summed (method.md §3.1: 1.0 0.5 1.5 2.0)')
+                        help='image scales, summed (official: 1.0 0.5 1.5 2.0)')
     parser.add_argument('--batch-size', type=int, default=1,
                         help='images of equal size per forward (1; more is faster on GPUs)')
     parser.add_argument('--workers', type=int,

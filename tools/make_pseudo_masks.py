@@ -1,4 +1,5 @@
-"""Stage E + F: IRN boundaries → random walk of the CAMs → pseudo masks and confident pseudo masks (method.md §6.1, §7).
+"""The ``pseudo_masks`` stage: IRN boundaries → random walk of the CAMs → pseudo masks and confident pseudo masks
+(docs/method.md, 'Random walk' and 'Confidence masks').
 
     python tools/make_pseudo_masks.py IRN_CONFIG IRN_CHECKPOINT --work-dir W [--ann-file LIST]
         [--device cuda] [--workers 2] [--edge-pad-size 512] [--bg-threshold 0.25] [--beta 10] [--exp-times 8]
@@ -53,12 +54,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--workers', type=int, default=2, help='data-loader processes reading images and CAMs')
     parser.add_argument('--edge-pad-size', type=int, default=512,
                         help='pad images to at least this size for the boundary map (IRN: 512; 0 = no padding)')
-    parser.add_argument('--bg-threshold', type=float, default=0.25, help='background score (method.md §6.1: 0.25)')
+    parser.add_argument('--bg-threshold', type=float, default=0.25, help='background score (official: 0.25)')
     parser.add_argument('--beta', type=float, default=10, help='affinity exponent β (10)')
     parser.add_argument('--exp-times', type=int, default=8, help='T is applied 2^exp_times times (8: T^256)')
     parser.add_argument('--radius', type=int, default=5, help='random-walk neighbourhood radius (5)')
     parser.add_argument('--confident-fraction', type=float, default=0.5,
-                        help='share of each predicted class region kept as confident (method.md §7: 0.5)')
+                        help='share of each predicted class region kept as confident (official: 0.5)')
     parser.add_argument('--show-dir', help='write overlays (image | CAM | IR label | pseudo mask | confidence) here')
     parser.add_argument('--show-num', type=int, default=20, help='how many overlays --show-dir gets (20)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')

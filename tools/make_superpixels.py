@@ -4,8 +4,8 @@
                                      [--show-dir DIR] [--ext .jpg]
 
 SRC is a folder of images, or a VOC-layout root whose ``JPEGImages/`` holds them. Each image gets
-``OUT_DIR/<stem>.png`` in the 24-bit id encoding of the distributed VOC superpixels (method.md §2.1
-step 2, §9), so generated and downloaded maps load through the same code. Outputs are written
+``OUT_DIR/<stem>.png`` in the 24-bit id encoding of the distributed VOC superpixels (docs/method.md,
+'Superpixels'), so generated and downloaded maps load through the same code. Outputs are written
 atomically and a re-run skips every output that already decodes, so an interrupted run resumes.
 """
 import argparse

@@ -6,7 +6,7 @@ env_cfg = dict(
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     # nccl on GPUs; mmssc.compat switches to gloo where CUDA is unavailable, so one config serves both.
     dist_cfg=dict(backend='nccl'))
-# torch's DDP rejects device_ids for CPU modules (openmmlab.md §4.6). With None, DDP uses the module's own device,
+# torch's DDP rejects device_ids for CPU modules (docs/stack_fixes.md). With None, DDP uses the module's own device,
 # which is also right for one-GPU-per-process CUDA runs. MultiOptimDDP is mmengine's DDP wrapper that also drives
 # models trained with several optimisers (stage 1); with one optimiser it behaves exactly like its parent.
 model_wrapper_cfg = dict(type='MultiOptimDDP', device_ids=None, find_unused_parameters=False)

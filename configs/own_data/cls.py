@@ -1,4 +1,5 @@
-# Stage 1 on your own data (README "Your own data, end to end"): data/my_dataset/images/*.jpg, labels.csv (image-level
+# Stage 1 on your own data (docs/stages.md, "Your own data, end to end"): data/my_dataset/images/*.jpg, labels.csv
+# (image-level
 # labels) and classes.txt (one class name per line, no background). Run it through configs/pipeline/own_data.py,
 # which sets the class count; on its own: --cfg-options model.num_classes=K model.reconstruction_head.num_classes=K.
 # Backbone and perceptual-loss network: the ImageNet EfficientNet-Lite0 that can be had offline (README,

@@ -1,4 +1,4 @@
-# Your own data, image-level labels → pseudo masks → DeepLab-v2 (README "Your own data, end to end"):
+# Your own data, image-level labels → pseudo masks → DeepLab-v2 (docs/stages.md, "Your own data, end to end"):
 #   data/my_dataset/images/<id>.jpg, labels.csv, classes.txt [, masks/<id>.png for scoring]
 #   python tools/pipeline.py configs/pipeline/own_data.py
 work_dir = 'work_dirs/my_dataset'

@@ -1,4 +1,4 @@
-# CPU smoke run of stage D on the generated toy VOC set (tools/make_toy_data.py): the same IRNet, data pipeline,
+# CPU smoke run of the irn stage on the generated toy VOC set (tools/make_toy_data.py): the same IRNet, data pipeline,
 # two learning rates, poly schedule and mean-shift hook as configs/ssc/voc_irn.py, with a random-init timm ResNet-18
 # (no weight file is read), 128 crops (32×32 label grid: radius-10 pairs fit), batch 4 and 2 epochs.
 # IR labels: pass the folder with --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=/abs/ir_labels.

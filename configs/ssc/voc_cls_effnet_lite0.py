@@ -20,7 +20,8 @@ model = dict(
 # The official lr (0.1, head 1.0) is tuned for ResNet-50's post-ReLU features; EfficientNet's last stage is a linear
 # bottleneck, and at that lr the classification loss diverges within 10 iterations (measured on the demo scenes).
 optim_wrapper = dict(cam=dict(optimizer=dict(lr=0.01)))
-# Padding must equal the normalisation mean so that it normalises to 0 (method.md §2.1), as in voc_cls.py.
+# Padding must equal the normalisation mean so that it normalises to 0 (docs/method.md, 'Stage 1: CAM classifier'), as
+# in voc_cls.py.
 # Note: the reconstruction target is this model's normalised input, which VGG19 (ImageNet-normalised) sees slightly
 # differently than with the ResNet configs.
 train_pipeline = [

@@ -1,5 +1,5 @@
-# SSC stage D on PASCAL VOC 2012 train_aug: IRN (boundary + displacement branches) on a frozen ImageNet ResNet-50,
-# trained from the IR labels of stage C with the official settings (method.md §5, §13 "IRN" rows): radius-10 pairs
+# SSC's irn stage on PASCAL VOC 2012 train_aug: IRN (boundary + displacement branches) on a frozen ImageNet ResNet-50,
+# trained from the IR labels (ir_labels stage) with the official settings (docs/method.md, 'IRN'): radius-10 pairs
 # on the 128×128 label grid, batch 16, 3 epochs (1,983 iterations on one process), lr 0.1 (boundary) / 1.0
 # (displacement), wd 1e-4, momentum 1e-4 (the official positional-argument quirk; the paper says 0.9), poly 0.9.
 #
@@ -51,10 +51,10 @@ train_dataloader = dict(
         type='IRLabelDataset',
         data_root=data_root,
         ann_file='ImageSets/Segmentation/train_aug.txt',
-        # stage C's output; relative paths are under data_root: pass the pipeline's W/ir_labels (absolute)
+        # the ir_labels stage's output; relative paths are under data_root: pass the pipeline's W/ir_labels (absolute)
         data_prefix=dict(img_path='JPEGImages', seg_map_path='ir_labels'),
         pipeline=train_pipeline))
-# After training: the mean displacement over train.txt, top-left 512 crop, batch 16, drop_last (method.md §5).
+# After training: the mean displacement over train.txt, top-left 512 crop, batch 16, drop_last (docs/method.md, 'IRN').
 mean_shift_dataloader = dict(
     batch_size=16,
     num_workers=4,
@@ -69,7 +69,8 @@ mean_shift_dataloader = dict(
                   dict(type='TopLeftCropWithPad', crop_size=crop_size, img_pad_value=mean_rgb),
                   dict(type='PackSegInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape'))]))
 custom_hooks = [dict(type='IRNMeanShiftHook', dataloader=mean_shift_dataloader)]
-# The images tools/make_pseudo_masks.py runs over (stage E, method.md §6.1: train_aug), with their CAMs in W/cams.
+# The images tools/make_pseudo_masks.py runs over (pseudo_masks stage, docs/method.md, 'Random walk': train_aug), with
+# their CAMs in W/cams.
 infer_dataloader = dict(
     dataset=dict(type='IRLabelDataset', data_root=data_root, ann_file='ImageSets/Segmentation/train_aug.txt',
                  data_prefix=dict(img_path='JPEGImages'), pipeline=[]))

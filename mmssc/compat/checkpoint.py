@@ -1,4 +1,4 @@
-"""Trusted local checkpoint loading on torch >= 2.6 (openmmlab.md §4.3).
+"""Trusted local checkpoint loading on torch >= 2.6 (docs/stack_fixes.md).
 
 torch 2.6 made ``torch.load(weights_only=True)`` the default; mmengine 0.10.7 checkpoints pickle its
 ``HistoryBuffer`` (and numpy scalars), so ``--resume`` and ``load_from`` fail. The fix re-registers mmengine's

@@ -1,4 +1,4 @@
-"""Distributed training on machines without CUDA: gloo, no ``cuda.set_device``, clean exit (openmmlab.md §3.4).
+"""Distributed training on machines without CUDA: gloo, no ``cuda.set_device``, clean exit (docs/stack_fixes.md).
 
 mmengine's ``_init_dist_pytorch`` calls ``torch.cuda.set_device(local_rank)`` unconditionally, which fails where
 there is no GPU. When CUDA is unavailable it is replaced by a version that initialises the process group with gloo

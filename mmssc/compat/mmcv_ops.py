@@ -1,4 +1,4 @@
-"""A stand-in ``mmcv.ops`` for mmcv-lite, which ships no compiled ops (openmmlab.md §4.1).
+"""A stand-in ``mmcv.ops`` for mmcv-lite, which ships no compiled ops (docs/stack_fixes.md).
 
 mmseg 1.2.2 imports ``mmcv.ops.point_sample`` unconditionally, and the real ``mmcv/ops/__init__.py`` loads
 ``mmcv._ext`` first, so ``import mmseg.models`` fails with ``No module named 'mmcv._ext'``. The stand-in keeps the

@@ -1,4 +1,4 @@
-"""``mmseg::`` config bases without ``pkg_resources`` (openmmlab.md §4.4).
+"""``mmseg::`` config bases without ``pkg_resources`` (docs/stack_fixes.md).
 
 mmengine 0.10.7 finds installed packages with ``pkg_resources``, which setuptools 82 removed (and 81 warns about
 on import). For mmengine <= 0.10.7 (later versions use importlib.metadata themselves), ``is_installed`` / ``get_installed_path`` are replaced by ``importlib.metadata`` versions in the three

@@ -1,15 +1,17 @@
 """``ApplyConfidenceMask``: mark the uncertain pixels of a pseudo mask as ignored (255), from a separate mask file.
 
-Stage F of SSC (method.md §7) marks the most confident half of each predicted class region of a pseudo mask as
+SSC's confidence masks (docs/method.md, 'Confidence masks') mark the most confident half of each predicted class region
+of a pseudo mask as
 trusted; the official code saves that as a separate binary mask per image. With stock mmseg training
-(openmmlab.md §2.6, the "hard" option) the uncertain pixels are simply ignored:
+(docs/stack_fixes.md, the "hard" option) the uncertain pixels are simply ignored:
 
     label'(p) = label(p)  if confidence(p) > 0
     label'(p) = 255       otherwise
 
 mmseg then leaves them out everywhere: ``CrossEntropyLoss`` skips ``ignore_index`` pixels (and with
 ``avg_non_ignore=True`` averages over the confident ones only), ``RandomCrop(cat_max_ratio)`` and the padding
-use 255 as "no label". (BECO instead supervises the uncertain half with the peer network's predictions, §8.3;
+use 255 as "no label". (BECO instead supervises the uncertain half with the peer network's predictions, docs/method.md,
+'Stage 5: segmentation';
 this transform is the stock-mmseg stand-in.)
 
 Two equivalent ways to train on confident pixels only:

@@ -1,4 +1,5 @@
-"""COCO 2014 with image-level labels (80 classes; method.md §1 notes the official code has no COCO loader).
+"""COCO 2014 with image-level labels (80 classes; docs/method.md, 'Pipeline overview' notes the official code has no
+COCO loader).
 
 Labels come from the instance annotations (``instances_file``, the official JSON; category ids are mapped to
 0..79 in id order) or, like every :class:`ImageLabelDataset`, from mask PNGs (0 = background, 1..80) or a label

@@ -1,6 +1,6 @@
 """Image-level labels: class lists, label files (CSV / JSON) and labels derived from masks.
 
-Formats accepted (README "Your own data" shows examples):
+Formats accepted (docs/data.md, "Your own data", shows examples):
 
 * class list: a sequence of names, or a text file with one name per line (blank lines and ``#`` lines ignored);
   a relative path is under the dataset's ``data_root``.

@@ -1,4 +1,4 @@
-"""Images with their IR labels, for IRN training (method.md §5 "Data"), or images alone, for IRN inference.
+"""Images with their IR labels, for IRN training (docs/method.md, 'IRN'), or images alone, for IRN inference.
 
 Items carry ``img_id``, ``img_path`` and, when ``data_prefix['seg_map_path']`` names the IR-label folder
 (stage 3's ``ir_labels/``: 0 = confident background, c+1 = confident class c, 255 = uncertain), ``seg_map_path``.

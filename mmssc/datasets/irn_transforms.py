@@ -1,4 +1,4 @@
-"""Data transforms of IRN training and its mean-shift pass (method.md §5 "Data" and "After training").
+"""Data transforms of IRN training and its mean-shift pass (docs/method.md, 'IRN').
 
 The official training order is: read RGB + IR label → random rescale s ~ U(0.5, 1.5) (PIL bicubic image, nearest
 label, size (round(H·s), round(W·s))) → normalise → horizontal flip → random 512 crop (image padded with 0 after

@@ -1,4 +1,5 @@
-"""``SegRandomResizedCrop``: the training crop of SSC's segmentation stage (method.md §8.2, step 1).
+"""``SegRandomResizedCrop``: the training crop of SSC's segmentation stage (docs/method.md, 'Stage 5: segmentation',
+step 1).
 
 BECO's ``RandomResizedCropMask(512, scale=[0.5, 0.75, ...])`` follows torchvision's ``RandomResizedCrop``: for an
 H×W image, up to ``max_attempts`` times draw

@@ -1,4 +1,4 @@
-"""Stage-1 data transforms: image and superpixel map travel together (method.md §2.1).
+"""Stage-1 data transforms: image and superpixel map travel together (docs/method.md, 'Stage 1: CAM classifier').
 
 The official order is: read RGB → decode superpixels (+1, so 0 is free for padding) → random long-side resize
 (PIL bicubic / nearest) → normalise → flip → random crop with padding → relabel superpixel ids. Here the
@@ -45,7 +45,7 @@ class LoadSuperpixels(BaseTransform):
         generate_missing: make a missing map with :func:`mmssc.superpixels.load_or_make_superpixels` (and
             cache it at ``superpixel_path``) instead of failing. A dataset built with ``superpixels='generate'``
             asks for this per item (``generate_superpixels``), so the dataset setting alone is enough.
-        max_regions: region bound for generated maps (method.md §9: 64).
+        max_regions: region bound for generated maps (docs/method.md, 'Superpixels': 64).
     """
 
     def __init__(self, generate_missing: bool = False, max_regions: int = 64):
@@ -147,7 +147,8 @@ class RandomCropWithPad(BaseTransform):
 
 @TRANSFORMS.register_module()
 class RelabelSuperpixels(BaseTransform):
-    """Map the ids present in the crop (padding included) to a random permutation of 0..n-1 (§2.1 step 8)."""
+    """Map the ids present in the crop (padding included) to a random permutation of 0..n-1 (docs/method.md, 'Stage 1:
+    CAM classifier')."""
 
     def transform(self, results: dict) -> dict:
         sp = results['gt_superpixels']

@@ -1,4 +1,4 @@
-"""PASCAL VOC 2012 (+ SBD "aug") with image-level labels (method.md §1, §2.1).
+"""PASCAL VOC 2012 (+ SBD "aug") with image-level labels (docs/method.md, 'Pipeline overview').
 
 Where the labels come from is ``label_source``:
 

@@ -1,4 +1,5 @@
-"""Switch the ASM loss on after a warm-up (method.md §2.8: epochs 0–1 without L_a, from epoch 2 with it).
+"""Switch the ASM loss on after a warm-up (docs/method.md, 'Stage 1: CAM classifier': epochs 0–1 without L_a, from epoch
+2 with it).
 
 The gate is recomputed from ``runner.epoch`` before every epoch (and before training, which covers
 ``--resume``: the Runner restores the epoch before any epoch starts), so a resumed run has it right without

@@ -1,4 +1,5 @@
-"""Store IRN's mean displacement in the model after training, so the final checkpoint carries it (method.md §5).
+"""Store IRN's mean displacement in the model after training, so the final checkpoint carries it (docs/method.md,
+'IRN').
 
 IRN, after its last step: in eval mode, run the network over ``train.txt`` (top-left 512 crop, batch 16,
 drop_last), take the mean of the displacement output per batch (over images and pixels, per channel), average

@@ -1,4 +1,4 @@
-"""DDP for models trained with several optimisers at once (openmmlab.md §3.2).
+"""DDP for models trained with several optimisers at once (docs/stack_fixes.md).
 
 mmengine's ``MMDistributedDataParallel.train_step`` drives a single ``OptimWrapper`` itself and fails on an
 ``OptimWrapperDict``. This wrapper runs the forward through DDP (so gradients are all-reduced in the one

@@ -1,6 +1,7 @@
-"""One optimiser per group of submodules (method.md §2.8: SGD for the classifier, Adam for the decoder).
+"""One optimiser per group of submodules (docs/method.md, 'Stage 1: CAM classifier': SGD for the classifier, Adam for
+the decoder).
 
-mmengine ships no multi-optimiser constructor (openmmlab.md §3.1). Each key of ``optim_wrapper`` other than
+mmengine ships no multi-optimiser constructor (docs/stack_fixes.md). Each key of ``optim_wrapper`` other than
 ``constructor`` describes one optimiser: ``modules`` names the model's submodules it owns, ``paramwise_cfg`` works
 as usual (keys keep their prefixes, e.g. ``classifier``), and the result is an ``OptimWrapperDict`` keyed the same
 way, so ``param_scheduler`` can be a dict of per-optimiser lists::

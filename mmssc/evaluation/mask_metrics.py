@@ -17,12 +17,14 @@ the confusion-matrix definition of the official ``eval_cam`` / ``eval_sem_seg``.
 precision and recall are reported too: with F = prediction > 0 and G = ground truth > 0 over non-ignored pixels,
 precision = |F ∩ G| / |F| and recall = |F ∩ G| / |G|. All figures are percentages.
 
-* CAMs (§3.2): the seed rule of :class:`mmssc.stage_files.CamSeeds`: argmax over [t, high_res_1..K] mapped
+* CAMs (docs/method.md, 'Evaluation'): the seed rule of :class:`mmssc.stage_files.CamSeeds`: argmax over [t,
+high_res_1..K] mapped
   through [0, keys + 1], i.e. class keys[argmax_k M_k] + 1 where max_k M_k > t, else background (ties →
   background). The official threshold is
   the fixed t = 0.2 (:data:`OFFICIAL_CAM_THRESHOLD`); the optional sweep over t is reported separately, with its
   best value, and is *not* the faithful number.
-* Pseudo masks (§6.2): the PNG's class indices; 255 (uncertain, e.g. in confident masks) counts as background.
+* Pseudo masks (docs/method.md, 'Evaluation'): the PNG's class indices; 255 (uncertain, e.g. in confident masks) counts
+as background.
 """
 import contextlib
 import math
@@ -186,7 +188,8 @@ def evaluate_cams(cam_dir: str, items: Sequence[dict], foreground_classes: Seque
 def evaluate_masks(mask_dir: str, items: Sequence[dict], foreground_classes: Sequence[str],
                    logger: str = 'current', title: str = 'masks') -> dict:
     """mIoU of the label PNGs ``mask_dir/<id>.png`` (pseudo masks, refined masks, segmenter predictions; 255 →
-    background, §6.2) over the dataset's ``foreground_classes`` plus background; same result keys as above."""
+    background, docs/method.md, 'Evaluation') over the dataset's ``foreground_classes`` plus background; same result
+    keys as above."""
     mask_paths = [osp.join(mask_dir, item['img_id'] + '.png') for item in items]
     raise_missing_files(mask_paths, 'masks')
     score = MaskScore(foreground_classes)
@@ -239,7 +242,8 @@ def format_result(result: dict, title: str = '') -> str:
 
 
 def ir_label_quality(ir_label_dir: str, items: Sequence[dict]) -> dict:
-    """How good the confident pixels of IR labels (0 / c+1 / 255 = uncertain, §4) are, in percent.
+    """How good the confident pixels of IR labels (0 / c+1 / 255 = uncertain, docs/method.md, 'Stage 3: IR labels') are,
+    in percent.
 
     precision = correctly labelled confident pixels / confident pixels; coverage = confident pixels / pixels with
     ground truth; both over pixels whose ground truth is not 255, summed over the images.

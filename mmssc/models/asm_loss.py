@@ -1,4 +1,4 @@
-"""Activation self-modulation (ASM) alignment loss, method spec §2.7, vectorised as in §14.2.
+"""Activation self-modulation (ASM) alignment loss (docs/method.md, 'ASM'), vectorised.
 
 With ``cam`` = raw CAM x_int (B×C×h×w), superpixel ids ``sp`` (B×H×W) and multi-hot labels y (B×C):
 
@@ -22,7 +22,8 @@ from mmseg.registry import MODELS
 
 
 def erode_like_opencv(mask: torch.Tensor, kernel: int = 8) -> torch.Tensor:
-    """``cv2.erode(mask, np.ones((kernel, kernel)))`` with OpenCV's default anchor and border, in torch (§2.7).
+    """``cv2.erode(mask, np.ones((kernel, kernel)))`` with OpenCV's default anchor and border, in torch (docs/method.md,
+    'ASM').
 
     The default anchor is (kernel//2, kernel//2), so output (y, x) is the AND over rows [y − a, y − a + kernel − 1]
     and the same columns (a = 4 for 8×8: rows y−4 … y+3). OpenCV's default erosion border acts as +∞, so pixels
@@ -44,13 +45,13 @@ def erode_like_opencv(mask: torch.Tensor, kernel: int = 8) -> torch.Tensor:
 
 
 def max_normalize(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """``ReLU(x) / (max over the last dim of ReLU(x) + eps)`` (the official ``mx_norm``, §2.7 step 5)."""
+    """``ReLU(x) / (max over the last dim of ReLU(x) + eps)`` (the official ``mx_norm``, docs/method.md, 'ASM')."""
     x = F.relu(x)
     return x / (x.amax(dim=-1, keepdim=True) + eps)
 
 
 def superpixel_mean(scores: torch.Tensor, superpixels: torch.Tensor) -> torch.Tensor:
-    """Replace each score by the mean over its superpixel (§2.7 step 4, §14.2).
+    """Replace each score by the mean over its superpixel (docs/method.md, 'ASM').
 
     Args:
         scores: B×C×P.
@@ -70,14 +71,14 @@ def superpixel_mean(scores: torch.Tensor, superpixels: torch.Tensor) -> torch.Te
 
 @MODELS.register_module()
 class ASMLoss(nn.Module):
-    """The ASM alignment loss ``L_a`` of §2.7 (see the module docstring for the formula).
+    """The ASM alignment loss ``L_a`` of docs/method.md, 'ASM' (see the module docstring for the formula).
 
     Args:
         threshold: θ of reliable selection (strict ``>`` on the max-normalised CAM).
         kernel_size: erosion kernel (8 officially; the paper finds 6–10 best).
         superpixel_stride: subsampling of the superpixel map (``sp[:, ::2, ::2]`` officially).
         use_reliable_selection: False gives target = regional CAM only ("+ASM without RS").
-        loss_weight: β_a (§2.8).
+        loss_weight: β_a (docs/method.md, 'Stage 1: CAM classifier').
     """
 
     def __init__(self, threshold: float = 0.3, kernel_size: int = 8, superpixel_stride: int = 2,

@@ -5,10 +5,11 @@ feature map x with different dilation rates r and adds their class scores:
 
     logits(x) = Σ_{r ∈ rates} f_r(x)
 
-* ResNet-101 variant (method.md §8.1, the one SSC/BECO use): f_r is one 3×3 convolution with dilation r, padding
+* ResNet-101 variant (docs/method.md, 'Stage 5: segmentation', the one SSC/BECO use): f_r is one 3×3 convolution with
+dilation r, padding
   r and a bias, mapping the 2048 backbone channels straight to the classes. Rates 6/12/18/24; weights N(0, 0.01),
   biases 0; no BN, no ReLU, no dropout, no image pooling. Compare mmseg's ``ASPPHead`` (DeepLab-v3), which
-  *concatenates* BN-ReLU branches and adds a bottleneck: a different model (openmmlab.md §2.1).
+  *concatenates* BN-ReLU branches and adds a bottleneck: a different model (docs/stack_fixes.md).
 * VGG-16 variant ("ASPP-L" of the DeepLab-v2 paper, used for the paper's VGG16 rows, Tables III/V): f_r is
   fc6 (3×3, dilation r, in → ``branch_channels``) → ReLU → dropout → fc7 (1×1) → ReLU → dropout → fc8 (1×1 →
   classes). Set ``branch_channels=1024``.
@@ -16,7 +17,7 @@ feature map x with different dilation rates r and adds their class scores:
 mmseg's ``BaseDecodeHead`` supplies the loss (logits upsampled bilinearly to the label size, cross-entropy with
 ``ignore_index`` 255, so uncertain pseudo-label pixels marked 255 contribute nothing) and inference. It always
 builds a 1×1 ``conv_seg``, which this head does not use: it is deleted, because an unused parameter would break
-DDP with ``find_unused_parameters=False`` (openmmlab.md §2.2).
+DDP with ``find_unused_parameters=False`` (docs/stack_fixes.md).
 """
 from typing import Optional, Sequence
 

@@ -1,11 +1,11 @@
-"""Discriminative Region Suppression (DRS), method spec §2.3.
+"""Discriminative Region Suppression (DRS), docs/method.md, 'DRS'.
 
     DRS(x) = min(x, δ · max_{h,w} x)        per sample, per channel, δ = 0.55
 
 The spatial max is a global max (``AdaptiveMaxPool2d(1)`` in the official code) and is **not** detached, so the
 clamp level itself receives gradient. DRS has no parameters.
 
-Official sites (§2.3, §11):
+Official sites (docs/method.md, 'DRS'):
 
 1. the output of every bottleneck of ``layer4`` (training and CAM inference);
 2. the *detached* output of ``layer2``, during training only.
@@ -25,14 +25,14 @@ from mmseg.registry import MODELS
 
 
 def drs(x: torch.Tensor, delta: float = 0.55) -> torch.Tensor:
-    """Return ``min(x, delta * amax_{h,w}(x))`` for an N×C×H×W tensor (§2.3)."""
+    """Return ``min(x, delta * amax_{h,w}(x))`` for an N×C×H×W tensor (docs/method.md, 'DRS')."""
     spatial_max = x.amax(dim=(-2, -1), keepdim=True)  # not detached, as in the official code
     return torch.min(x, delta * spatial_max)
 
 
 @MODELS.register_module()
 class DRS(nn.Module):
-    """DRS as a parameter-free module: ``min(x, delta · max_{h,w} x)`` (§2.3)."""
+    """DRS as a parameter-free module: ``min(x, delta · max_{h,w} x)`` (docs/method.md, 'DRS')."""
 
     def __init__(self, delta: float = 0.55):
         super().__init__()
@@ -47,7 +47,7 @@ class DRS(nn.Module):
 
 @MODELS.register_module()
 class DRSHooks:
-    """Attach DRS to named submodules of any backbone as forward hooks (§2.3, §14.1).
+    """Attach DRS to named submodules of any backbone as forward hooks (docs/method.md, 'DRS').
 
     Args:
         sites: one dict per hooked module, with keys

@@ -1,5 +1,6 @@
-"""IRN (inter-pixel relation network) of stage D: a class-boundary branch and a displacement branch on a frozen
-backbone, trained from IR labels with path-index affinities (method.md §5).
+"""IRN (inter-pixel relation network) of the ``irn`` stage: a class-boundary branch and a displacement branch on a
+frozen
+backbone, trained from IR labels with path-index affinities (docs/method.md, 'IRN').
 
 **Backbone.** Any registered backbone returning a tuple of feature maps and exposing timm's ``feature_info``
 (channels and reductions per level), by default :class:`mmssc.models.TimmFeatureBackbone` ``resnet50`` at output
@@ -24,7 +25,8 @@ conv to 2 channels (no bias). With ResNet-50 and the default channels/groups thi
 filled after training by :class:`mmssc.engine.IRNMeanShiftHook`; in eval mode it is subtracted from the output
 (IRN's ``MeanShift``). Pseudo masks use only the boundary map.
 
-**Losses** (§5, summed over the whole batch; e = σ(edge logits), a from :func:`affinity_from_edges`, targets
+**Losses** (docs/method.md, 'IRN', summed over the whole batch; e = σ(edge logits), a from :func:`affinity_from_edges`,
+targets
 from :func:`affinity_targets`, δ = the direction (dy, dx), P = D(src) − D(dst)):
 
     L_pos   = ½·Σ bg_pos·(−log(a + 1e-5)) / (Σ bg_pos + 1e-5) + ½·Σ fg_pos·(−log(a + 1e-5)) / (Σ fg_pos + 1e-5)
@@ -259,7 +261,7 @@ class IRNet(BaseModel):
 
     @torch.no_grad()
     def boundary_map(self, image: torch.Tensor, pad_to: int = 512) -> torch.Tensor:
-        """Boundary probabilities of a normalised image [1, 3, H, W] → [⌈H/4⌉, ⌈W/4⌉] (method.md §6.1 step 1).
+        """Boundary probabilities of a normalised image [1, 3, H, W] → [⌈H/4⌉, ⌈W/4⌉] (docs/method.md, 'Random walk').
 
         The image and its horizontal flip run as one batch, each zero-padded right and bottom to
         ``max(pad_to, H) × max(pad_to, W)`` (0 = the mean colour after normalisation); the edge logits are

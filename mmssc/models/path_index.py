@@ -1,6 +1,6 @@
 """IRN's pixel-pair index: which pixel pairs get an affinity, the path between them, and the pair targets.
 
-Method.md §5 ("Affinity targets") and §6.1 (the random walk uses the same paths at radius 5).
+docs/method.md, 'IRN' (pairs) and 'Random walk' (the random walk uses the same paths at radius 5).
 
 **Search directions.** For a radius R the pairs (p, p + δ) use the "forward" offsets
 

@@ -1,4 +1,4 @@
-"""Reconstruction losses for the CDR branch, method spec §2.6 (and the paper's Table VIII alternatives).
+"""Reconstruction losses for the CDR branch, docs/method.md, 'CDR' (and the paper's Table VIII alternatives).
 
 Perceptual loss (official ``VGGLoss``):
 
@@ -7,10 +7,10 @@ Perceptual loss (official ``VGGLoss``):
 with φ_j the torchvision VGG19 ``features`` outputs at relu1_1, relu2_1, relu3_1, relu4_1, relu5_1 (``features``
 indices 1, 6, 11, 20, 29) and w = (1/32, 1/16, 1/8, 1/4, 1). While the input width is > 1024 both images are
 average-pooled 2×2 first (never fires at 512). Neither image is rescaled: the reconstruction is in (−1, 1), the target
-is the ImageNet-normalised crop (§2.5), exactly as officially.
+is the ImageNet-normalised crop (docs/method.md, 'CDR'), exactly as officially.
 
 The loss network is built once, frozen (``eval()``, ``requires_grad=False``) and held outside ``_modules`` so that it
-never enters ``state_dict()``/checkpoints, optimisers or DDP (openmmlab spec §3.1). It moves to the input's device
+never enters ``state_dict()``/checkpoints, optimisers or DDP (docs/stack_fixes.md). It moves to the input's device
 on first use. Any timm model can replace VGG19 (``source='timm'``, taps = timm ``out_indices``).
 """
 import logging
@@ -83,13 +83,14 @@ def _build_timm_taps(arch: str, taps: Optional[Sequence[int]], checkpoint: Optio
         return timm.create_model(arch, pretrained=False, **kwargs)
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'perceptual-loss checkpoint not found: {checkpoint}')
-    # timm loads a local file into the full model, then wraps it in the feature extractor (openmmlab spec §5.3)
+    # timm loads a local file into the full model, then wraps it in the feature extractor (docs/stack_fixes.md)
     return timm.create_model(arch, pretrained=True, pretrained_cfg_overlay=dict(file=checkpoint), **kwargs)
 
 
 @MODELS.register_module()
 class PerceptualLoss(nn.Module):
-    """``loss(reconstruction, target) = loss_weight · Σ_j w_j · mean|φ_j(reconstruction) − φ_j(target)|`` (§2.6).
+    """``loss(reconstruction, target) = loss_weight · Σ_j w_j · mean|φ_j(reconstruction) − φ_j(target)|``
+    (docs/method.md, 'CDR').
 
     Args:
         source: ``'torchvision'`` (a VGG; ``taps`` index its ``features``) or ``'timm'`` (any timm model built with
@@ -100,7 +101,7 @@ class PerceptualLoss(nn.Module):
         layer_weights: one weight per tap; default (1/32, 1/16, 1/8, 1/4, 1) for the VGG19 taps, else all 1.
         allow_random_weights: permit ``checkpoint=None`` (random loss network: tests and smoke runs only).
         max_width: both images are 2×2 average-pooled while their width exceeds this.
-        loss_weight: β_p (§2.8).
+        loss_weight: β_p (docs/method.md, 'Stage 1: CAM classifier').
         timm_kwargs: extra ``timm.create_model`` arguments.
     """
 

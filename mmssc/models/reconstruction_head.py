@@ -1,4 +1,4 @@
-"""The CAM-driven reconstruction (CDR) decoder, method spec §2.5.
+"""The CAM-driven reconstruction (CDR) decoder, docs/method.md, 'CDR'.
 
 It maps the raw CAM ``x_int`` (B×num_classes×h×w, all class channels) to an image of 16× the resolution:
 
@@ -8,12 +8,13 @@ It maps the raw CAM ``x_int`` (B×num_classes×h×w, all class channels) to an i
            → Conv2dBlock(c_i→c_{i+1}, 3×3, zero pad 1, bias, LN, ReLU),   c = 256, 256, 128, 64, 32
     out  : Conv2d(32→3, 3×3, pad 1, bias) → tanh
 
-``LN`` is the per-sample layer norm of §2.5 (not ``nn.LayerNorm`` nor ``nn.GroupNorm``):
+``LN`` is the per-sample layer norm of docs/method.md, 'CDR' (not ``nn.LayerNorm`` nor ``nn.GroupNorm``):
 
     x̂ = (x − μ) / (σ + eps),   μ, σ over C×H×W of each sample, σ unbiased (N−1);   y = γ_c·x̂ + β_c,
     γ ~ U(0, 1), β = 0.
 
-With 20 classes the decoder has 4,631,811 parameters (§14.4). All conv weights keep the PyTorch default init.
+With 20 classes the decoder has 4,631,811 parameters (docs/method.md, 'CDR'). All conv weights keep the PyTorch default
+init.
 """
 from typing import Sequence
 
@@ -24,7 +25,8 @@ from mmseg.registry import MODELS
 
 
 class SampleLayerNorm(nn.Module):
-    """Per-sample normalisation over C×H×W with unbiased σ and eps added to σ, then a per-channel affine (§2.5)."""
+    """Per-sample normalisation over C×H×W with unbiased σ and eps added to σ, then a per-channel affine
+    (docs/method.md, 'CDR')."""
 
     def __init__(self, num_channels: int, eps: float = 1e-5):
         super().__init__()
@@ -44,7 +46,8 @@ class SampleLayerNorm(nn.Module):
 
 
 class Conv2dBlock(nn.Sequential):
-    """Explicit padding (reflect or zero) → Conv2d(padding=0) → optional norm → optional activation (§2.5)."""
+    """Explicit padding (reflect or zero) → Conv2d(padding=0) → optional norm → optional activation (docs/method.md,
+    'CDR')."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
                  norm: bool = True, activation: bool = True, pad_type: str = 'zero', bias: bool = True):
@@ -60,7 +63,7 @@ class Conv2dBlock(nn.Sequential):
 
 
 class ResBlock(nn.Module):
-    """x + [conv-LN-ReLU → conv-LN](x), no activation after the sum (§2.5)."""
+    """x + [conv-LN-ReLU → conv-LN](x), no activation after the sum (docs/method.md, 'CDR')."""
 
     def __init__(self, channels: int):
         super().__init__()
@@ -73,7 +76,8 @@ class ResBlock(nn.Module):
 
 
 class UpBlock(nn.Sequential):
-    """ConvTranspose2d(k4 s2 p1, no bias) → InstanceNorm2d(affine=False) → ReLU → Conv2dBlock 3×3 (§2.5)."""
+    """ConvTranspose2d(k4 s2 p1, no bias) → InstanceNorm2d(affine=False) → ReLU → Conv2dBlock 3×3 (docs/method.md,
+    'CDR')."""
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__(
@@ -85,7 +89,7 @@ class UpBlock(nn.Sequential):
 
 @MODELS.register_module()
 class ReconstructionHead(nn.Module):
-    """CDR decoder: raw CAM (B×num_classes×h×w) → image (B×out_channels×16h×16w) in (−1, 1) (§2.5).
+    """CDR decoder: raw CAM (B×num_classes×h×w) → image (B×out_channels×16h×16w) in (−1, 1) (docs/method.md, 'CDR').
 
     Args:
         num_classes: CAM channels fed in (all classes, not only the present ones).

@@ -1,17 +1,19 @@
-"""The SSC CAM classifier of stage 1 (method.md §2.2–2.8).
+"""The SSC CAM classifier of the ``cam_classifier`` stage (docs/method.md, 'Stage 1: CAM classifier').
 
     x_int = W ∗ f(x)                  bias-free 1×1 classifier on the backbone's last feature map (CAM features)
     s     = mean_{h,w} x_int           GAP logits;  L_cls = multilabel_soft_margin(s, y)
     L     = L_cls + β_p·L_p(D(x_int), x) + [epoch ≥ warm-up]·β_a·L_a(x_int, superpixels, y)
 
 D is the CAM-driven reconstruction head fed with all CAM channels, L_p the perceptual loss against the
-(normalised) input image, L_a the ASM alignment loss; DRS hooks clamp the backbone activations (§2.3). Each of
+(normalised) input image, L_a the ASM alignment loss; DRS hooks clamp the backbone activations (docs/method.md, 'DRS').
+Each of
 DRS, CDR and ASM is switched off by setting its config to None, so the paper's ablation (Table VII) is a set of
 configs. ``cam_features`` is the contract with CAM inference: raw ``x_int`` for normalised inputs, DRS sites
 that are not training-only stay active, as in the official inference.
 
 Training uses two optimisers (SGD for backbone + classifier, Adam for the reconstruction head), stepped after one
-backward of the summed loss (§2.8 order); :meth:`train_step` / :meth:`update_params_all` implement it, and
+backward of the summed loss (the official order, docs/method.md, 'Stage 1: CAM classifier'); :meth:`train_step` /
+:meth:`update_params_all` implement it, and
 :class:`mmssc.engine.MultiOptimDDP` does the same under DDP.
 """
 import os.path as osp
@@ -29,7 +31,8 @@ from .drs import DRSHooks
 
 
 def official_drs_sites(backbone: nn.Module) -> List[dict]:
-    """§2.3: every block of the last ResNet stage, plus the training-only clamp on the detached stage-2 output."""
+    """docs/method.md, 'DRS': every block of the last ResNet stage, plus the training-only clamp on the detached stage-2
+    output."""
     names = dict(backbone.named_modules())
     last = [n for n in names if n == 'layer4' or n.endswith('.layer4')]
     second = [n for n in names if n == 'layer2' or n.endswith('.layer2')]
@@ -59,7 +62,8 @@ class SSCCAMClassifier(BaseModel):
         in_channels: channels of that map; None = measured with a dummy forward.
         frozen_modules: backbone module-name prefixes whose parameters get ``requires_grad=False`` (for timm
             backbones; mmseg's ResNet has ``frozen_stages``).
-        norm_eval: keep every BatchNorm of the backbone in eval mode (the official FixedBatchNorm, §2.2).
+        norm_eval: keep every BatchNorm of the backbone in eval mode (the official FixedBatchNorm, docs/method.md,
+        'Stage 1: CAM classifier').
         drs: ``dict(delta=0.55, sites=None)`` (None = :func:`official_drs_sites`) or None to disable DRS.
         reconstruction_head: config of the CDR decoder (:class:`ReconstructionHead`) or None to disable CDR.
         reconstruction_loss: loss between reconstruction and input (``PerceptualLoss``, ``PixelL1Loss``, ...);
@@ -71,7 +75,7 @@ class SSCCAMClassifier(BaseModel):
             network's backward is done in the forward pass and the decoder is recomputed in backward, which caps
             the branch's memory at one chunk's activations for one more decoder forward, with the official loss
             and gradients exactly. None: the official code's computation, the whole batch's CDR activations kept
-            for backward (README, Benchmarks).
+            for backward (docs/benchmarks.md, 'Stage 1 train step').
     """
 
     def __init__(self,
@@ -181,7 +185,7 @@ class SSCCAMClassifier(BaseModel):
         return loss.detach(), gradient
 
     def cdr_loss(self, cam: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-        """β_p·L_p(D(x_int), x) of the batch (§2.5–2.6).
+        """β_p·L_p(D(x_int), x) of the batch (docs/method.md, 'CDR').
 
         With ``cdr_checkpoint_chunk`` = n the batch goes n samples at a time: the decoder runs under activation
         checkpointing (recomputed in backward), and the loss network's forward *and* backward run at once, giving
@@ -220,7 +224,8 @@ class SSCCAMClassifier(BaseModel):
 
     # ------------------------------------------------------------------ optimisation
     def update_params_all(self, loss: torch.Tensor, optim_wrapper: OptimWrapperDict) -> None:
-        """One backward of the summed loss, then step every optimiser in order (cam, then dec; §2.8)."""
+        """One backward of the summed loss, then step every optimiser in order (cam, then dec; docs/method.md, 'Stage 1:
+        CAM classifier')."""
         wrappers = list(optim_wrapper.values())
         wrappers[0].backward(loss)
         for wrapper in wrappers:

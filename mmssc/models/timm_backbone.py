@@ -5,7 +5,7 @@ contract with the heads that read it. Pretrained weights come from ``checkpoint`
 ``.safetensors`` of the full timm model; classifier keys are dropped by timm) through
 ``pretrained_cfg_overlay``, so nothing is ever fetched from a hub: a missing file is a ``FileNotFoundError``.
 mmseg's own ``TIMMBackbone`` defaults to ``pretrained=True`` (a hub download) and fails with ``checkpoint_path``
-under ``features_only`` (openmmlab.md §4.9, §5.3), hence this wrapper.
+under ``features_only`` (docs/stack_fixes.md), hence this wrapper.
 """
 import os.path as osp
 from typing import Optional, Sequence
@@ -45,7 +45,8 @@ class TimmFeatureBackbone(BaseModule):
         output_stride: 8 or 16 for models that support dilation (ResNets, EfficientNets, ConvNeXt); None
             keeps the model's own (ViTs accept none).
         last_stage_stride: ResNet family only: set the stride of ``layer4`` (1 gives output stride 16 *without*
-            dilation, the official CAM/IRN ResNet-50 of method.md §2.2 and §5; timm's ``output_stride=16`` dilates
+            dilation, the official CAM/IRN ResNet-50 of docs/method.md, 'Stage 1: CAM classifier'; timm's
+            ``output_stride=16`` dilates
             layer4 instead).
         **timm_kwargs: passed to ``timm.create_model`` (``drop_path_rate``, ``dynamic_img_size``, ...).
     """

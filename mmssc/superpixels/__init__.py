@@ -1,4 +1,5 @@
-"""Superpixels for stage 1's ASM loss: Felzenszwalb + hierarchical merge to ≤ 64 regions (method.md §9).
+"""Superpixels for the ASM loss of ``cam_classifier``: Felzenszwalb + hierarchical merge to ≤ 64 regions
+(docs/method.md, 'Superpixels').
 
 The public API is ``make_superpixels`` (generate from an image, optionally with CNN features as ICD)
 and ``load_or_make_superpixels`` (read a stored 24-bit PNG id map or generate and cache one).

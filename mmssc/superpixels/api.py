@@ -1,9 +1,10 @@
-"""The superpixel generator the datasets and tools call (method.md §9, option (b)).
+"""The superpixel generator the datasets and tools call (docs/method.md, 'Superpixels', option (b)).
 
 ``make_superpixels``: Felzenszwalb (σ 0.8, k 75, min size 75) then greedy merging to at most
 ``max_regions`` regions, with selective search's colour/texture/size/fill similarity between adjacent
 regions, or, when dense CNN features are given, ICD's cosine + size similarity merged globally.
-``load_or_make_superpixels``: read a stored 24-bit PNG id map (method.md §2.1 step 2) or generate one
+``load_or_make_superpixels``: read a stored 24-bit PNG id map (docs/method.md, 'Stage 1: CAM classifier') or generate
+one
 and cache it atomically in the same format.
 """
 import os.path as osp

@@ -1,4 +1,5 @@
-"""The initial over-segmentation and the region graph the hierarchical merge starts from (method.md §9).
+"""The initial over-segmentation and the region graph the hierarchical merge starts from (docs/method.md,
+'Superpixels').
 
 Step 1 of ICD's recipe: Felzenszwalb–Huttenlocher graph segmentation with Gaussian smoothing σ = 0.8,
 k = 75 and min_size = 75. scikit-image's ``felzenszwalb`` builds its graph on the 8-neighbourhood, so

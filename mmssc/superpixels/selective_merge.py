@@ -1,4 +1,4 @@
-"""Greedy hierarchical merging of an over-segmentation down to at most N regions (method.md §9).
+"""Greedy hierarchical merging of an over-segmentation down to at most N regions (docs/method.md, 'Superpixels').
 
 Selective search's grouping (Uijlings et al., IJCV 2013, §3.1): repeatedly merge the most similar
 pair of *adjacent* regions, where the similarity comes from a model in ``similarity.py``. Adjacent
@@ -9,7 +9,7 @@ they were pushed are recognised by a per-region version counter and skipped when
 The ≤ N bound must always hold, so when no adjacent pair is left while more than N regions remain
 (a region graph that is not connected), the remaining regions are merged by *global* greedy merging:
 the most similar pair among all remaining regions, adjacent or not. Global merging is also ICD's own
-rule (method.md §9 step 3, no adjacency constraint) and is what the CNN-feature path uses. It keeps
+rule (docs/method.md, 'Superpixels', no adjacency constraint) and is what the CNN-feature path uses. It keeps
 an m×m similarity matrix and each row's best partner, so a step costs O(m) plus one rescored row.
 
 Ties are broken by region index, so the result is deterministic.

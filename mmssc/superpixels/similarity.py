@@ -1,4 +1,4 @@
-"""Region similarity measures for the hierarchical merge (method.md §9).
+"""Region similarity measures for the hierarchical merge (docs/method.md, 'Superpixels').
 
 Both models keep one slot per initial region. ``merge(keep, drop)`` folds region ``drop`` into slot
 ``keep``; ``similarity(i, js)`` scores region ``i`` against regions ``js`` (higher merges first).
@@ -17,7 +17,7 @@ A merged region's histograms are the size-weighted mean (|i|·h_i + |j|·h_j) / 
 exactly the normalised histogram of the union. Texture is taken on RGB rather than HSV because a
 derivative of hue is meaningless at its wrap-around.
 
-``FeatureSimilarity`` (ICD's ``generate_superpixel.py``, method.md §9 step 3)::
+``FeatureSimilarity`` (ICD's ``generate_superpixel.py``, docs/method.md, 'Superpixels')::
 
     s(i, j) = cos(f_i, f_j) + 1 − (|i| + |j|) / (H·W)
 

@@ -1,4 +1,4 @@
-# Your own data: a folder of images, an image-label file (CSV or JSON) and a class list (README "Your own data").
+# Your own data: a folder of images, an image-label file (CSV or JSON) and a class list (docs/data.md, "Your own data").
 # Optional: masks (for evaluation; 0 = background, k = k-th class, 255 = ignore) and superpixels.
 _base_ = ['./voc12_cls.py']
 dataset_type = 'ImageLabelDataset'

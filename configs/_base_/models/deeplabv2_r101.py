@@ -1,4 +1,5 @@
-# DeepLab-v2 with a ResNet-101 backbone, as SSC's segmentation stage builds it (method.md §8.1, §13 "Seg" rows).
+# DeepLab-v2 with a ResNet-101 backbone, as SSC's segmentation stage builds it (docs/method.md, 'Stage 5:
+# segmentation').
 # * Backbone: torchvision-layout ResNet-101 ("resnet-B": 7×7 stem, stride on the 3×3 conv), output stride 8:
 #   strides (1, 2, 1, 1), dilations (1, 1, 2, 4), no contracted dilation and no multi-grid; layer4 only.
 #   (The paper says OS 16; the official code uses 8.) Trainable BN, not frozen.
@@ -15,7 +16,7 @@
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],  # ImageNet mean/std (method.md §13 "image normalization"), RGB, 0..255
+    mean=[123.675, 116.28, 103.53],  # ImageNet mean/std (docs/method.md, 'Pipeline overview'), RGB, 0..255
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
     pad_val=0,

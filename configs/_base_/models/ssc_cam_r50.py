@@ -1,4 +1,4 @@
-# The SSC CAM classifier with the official ResNet-50 (method.md §2.2–2.7, §14.1).
+# The SSC CAM classifier with the official ResNet-50 (docs/method.md, 'Stage 1: CAM classifier').
 # torchvision-style ResNet-50 at output stride 16 WITHOUT dilation (strides 1,2,2,1 for layer1..4), BN statistics
 # frozen (FixedBatchNorm = norm_eval), stem..layer2 frozen (the official detach after stage 2).
 model = dict(
@@ -16,7 +16,8 @@ model = dict(
     norm_eval=True,
     # DRS δ = 0.55 on every layer4 block (train and inference) and on the detached layer2 output (training only).
     drs=dict(delta=0.55, sites=None),
-    # CDR: the decoder of §2.5 on all CAM channels, perceptual loss with a frozen VGG19 (β_p = loss_weight = 1).
+    # CDR: the decoder (docs/method.md, 'CDR') on all CAM channels, perceptual loss with a frozen VGG19 (β_p =
+    # loss_weight = 1).
     reconstruction_head=dict(type='ReconstructionHead', num_classes=20),
     reconstruction_loss=dict(type='PerceptualLoss', source='torchvision', arch='vgg19',
                              checkpoint='pretrained/vgg19-dcbb9e9d.pth', loss_weight=1.0),
@@ -25,7 +26,7 @@ model = dict(
                   use_reliable_selection=True, loss_weight=1.0),
     # cdr_checkpoint_chunk=1: the CDR branch one sample at a time. The loss and gradients are the official ones
     # (exact, tested), with one sample's decoder and loss-network activations in memory instead of the batch's:
-    # 1.46x the baseline's peak memory instead of 4.47x at 512 / batch 6, and no slower (README "Benchmarks").
+    # 1.46x the baseline's peak memory instead of 4.47x at 512 / batch 6, and no slower (docs/benchmarks.md).
     # None = the official code's unchunked computation. cdr_autocast=True (opt-in, not exact): decoder + loss
     # network in bf16, ~1.5x faster on CPUs with AVX512-BF16 and on tensor cores.
     cdr_checkpoint_chunk=1,

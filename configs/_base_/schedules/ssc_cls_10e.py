@@ -1,4 +1,5 @@
-# Stage-1 optimisation (method.md §2.8): one summed backward, then SGD (backbone + classifier) and Adam (decoder).
+# Stage-1 optimisation (docs/method.md, 'Stage 1: CAM classifier'): one summed backward, then SGD (backbone +
+# classifier) and Adam (decoder).
 #
 # OFFICIAL vs PAPER: the paper says SGD momentum 0.9, but the official PolyOptimizer passes weight_decay as SGD's
 # third positional argument (momentum), so the code runs with momentum 1e-4 and uses 0.9 as the poly power. We
