@@ -64,10 +64,9 @@ def failure_modes(work_dir: str, data_root: str, ids) -> dict:
     """
     import numpy as np
 
-    from mmssc.cam_inference import read_cam_file
+    from mmssc.stage_files import cam_seed_labels, read_cam_file, stage_file
     from mmssc.evaluation.mask_metrics import OFFICIAL_CAM_THRESHOLD
     from mmssc.fileio import read_label_png
-    from mmssc.stage_files import cam_seed_labels, stage_file
     counts = {kind: np.zeros(6) for kind in ('seeds', 'pseudo')}
     for image_id in ids:
         gt, part, texture = (read_label_png(osp.join(data_root, folder, image_id + '.png'))

@@ -23,7 +23,6 @@ The file format (one ``<id>.npz`` per image, see :mod:`mmssc.stage_files`): a zi
 (no pickles). :func:`write_cam_file` writes it with fixed zip timestamps, so equal arrays give equal bytes.
 """
 import os.path as osp
-import zipfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -31,32 +30,16 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .fileio import atomic_path, read_image
-from .stage_files import CAM_KEYS, stage_file
+from .fileio import read_image
+from .stage_files import NORM_EPS, stage_file, strided_size, strided_up_size, write_cam_file
 
 DEFAULT_SCALES = (1.0, 0.5, 1.5, 2.0)
-CAM_STRIDE = 4
-HIGH_RES_MULTIPLE = 16
-NORM_EPS = 1e-5
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps: byte-identical files for identical arrays
 
-__all__ = ['DEFAULT_SCALES', 'rescale_image', 'image_pyramid', 'strided_size', 'strided_up_size',
-           'multiscale_cams', 'multiscale_cam', 'write_cam_file', 'read_cam_file', 'dataset_items',
-           'size_batches', 'run_cam_inference', 'inference_model_cfg', 'build_cam_model']
+__all__ = ['DEFAULT_SCALES', 'rescale_image', 'image_pyramid', 'multiscale_cams', 'multiscale_cam', 'size_batches',
+           'run_cam_inference', 'inference_model_cfg', 'build_cam_model']
 
 
 # ----------------------------------------------------------------------------------------------- geometry
-def strided_size(height: int, width: int, stride: int = CAM_STRIDE) -> Tuple[int, int]:
-    """(⌈H/stride⌉, ⌈W/stride⌉): the size of the stored stride-4 ``cam``."""
-    return (height - 1) // stride + 1, (width - 1) // stride + 1
-
-
-def strided_up_size(height: int, width: int, multiple: int = HIGH_RES_MULTIPLE) -> Tuple[int, int]:
-    """(⌈H/16⌉·16, ⌈W/16⌉·16): ``high_res`` is upsampled to this, then cropped to H×W."""
-    h, w = strided_size(height, width, multiple)
-    return h * multiple, w * multiple
-
-
 def rescale_image(image: np.ndarray, scale: float) -> np.ndarray:
     """PIL bicubic rescale of a uint8 H×W×3 image to (round(H·s), round(W·s)); scale 1 returns the image."""
     if scale == 1.0:
@@ -150,50 +133,6 @@ def multiscale_cam(model: torch.nn.Module, image: np.ndarray, keys: Sequence[int
 
 
 # ------------------------------------------------------------------------------------------------- files
-def write_cam_file(path: str, keys: np.ndarray, cam: np.ndarray, high_res: np.ndarray) -> None:
-    """Atomically write one image's CAMs as ``.npz`` (keys int64, cam/high_res float32; no pickles).
-
-    The zip members get a fixed timestamp, so the same arrays always give the same bytes.
-    """
-    arrays = dict(keys=np.asarray(keys, dtype=np.int64), cam=np.asarray(cam, dtype=np.float32),
-                  high_res=np.asarray(high_res, dtype=np.float32))
-    _check_cam_arrays(arrays, path)
-    with atomic_path(path) as tmp:
-        with open(tmp, 'wb') as f, zipfile.ZipFile(f, 'w', compression=zipfile.ZIP_STORED) as archive:
-            for name in CAM_KEYS:
-                member = zipfile.ZipInfo(name + '.npy', date_time=_ZIP_EPOCH)
-                with archive.open(member, 'w', force_zip64=True) as out:
-                    np.lib.format.write_array(out, np.ascontiguousarray(arrays[name]), allow_pickle=False)
-
-
-def _check_cam_arrays(arrays: Dict[str, np.ndarray], path: str) -> None:
-    keys, cam, high_res = (arrays[k] for k in CAM_KEYS)
-    if keys.ndim != 1 or cam.ndim != 3 or high_res.ndim != 3:
-        raise ValueError(f'CAM file {path}: expected keys [K], cam [K,h,w], high_res [K,H,W], got '
-                         f'{keys.shape}, {cam.shape}, {high_res.shape}')
-    if not len(keys) == len(cam) == len(high_res):
-        raise ValueError(f'CAM file {path}: {len(keys)} keys but {len(cam)} cam and {len(high_res)} high_res maps')
-    if cam.shape[1:] != strided_size(*high_res.shape[1:]):
-        raise ValueError(f'CAM file {path}: cam is {cam.shape[1:]} but high_res {high_res.shape[1:]} needs '
-                         f'{strided_size(*high_res.shape[1:])} (stride {CAM_STRIDE})')
-
-
-def read_cam_file(path: str) -> Dict[str, np.ndarray]:
-    """Read ``keys``, ``cam`` and ``high_res`` from a CAM file; one error naming the file if it is missing/bad."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'CAM file not found: {path}')
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = [k for k in CAM_KEYS if k not in data.files]
-            if missing:
-                raise ValueError(f'missing arrays {missing}')
-            arrays = {k: data[k] for k in CAM_KEYS}
-    except Exception as exc:  # zipfile / numpy raise several unrelated types for bad files
-        raise ValueError(f'cannot read CAM file {path}: {exc}') from exc
-    _check_cam_arrays(arrays, path)
-    return arrays
-
-
 def image_size_of(path: str) -> Optional[Tuple[int, int]]:
     """(H, W) of an image file from its header (no decoding); None when it cannot be read."""
     try:
@@ -252,48 +191,6 @@ def build_cam_model(cfg, checkpoint: str, device):
 
 
 # ------------------------------------------------------------------------------------------------ inputs
-def dataset_items(config, ann_file: Optional[str] = None, cfg_options: Optional[dict] = None,
-                  dataloader: str = 'test_dataloader') -> Tuple[List[dict], Tuple[str, ...]]:
-    """The images a stage runs over: the config's ``<dataloader>.dataset`` (default ``test_dataloader``).
-
-    ``ann_file`` replaces the dataset's split list (relative paths are under its ``data_root``, mmengine's
-    rule); ``cfg_options`` are merged first, as ``--cfg-options`` does. Returns ``(items, classes)``: per image a
-    dict with ``img_id``, ``img_path``, ``label_indices`` (0-based foreground classes) and ``seg_map_path``
-    when the dataset has masks; ``classes`` are the foreground class names, the list the scorer takes (an mmseg
-    segmentation dataset's class 0, the background, is left out). Missing images, masks or labels raise the
-    dataset's own errors, which name the file.
-    """
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmseg.datasets import BaseSegDataset
-    from mmseg.registry import DATASETS
-
-    cfg = config if isinstance(config, Config) else Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    if dataloader not in cfg or 'dataset' not in cfg[dataloader]:
-        raise KeyError(f'the config has no {dataloader}.dataset to take the images from')
-    dataset_cfg = cfg[dataloader]['dataset'].copy()
-    if ann_file:
-        dataset_cfg['ann_file'] = ann_file
-    dataset_cfg['pipeline'] = []  # only the file list is needed
-    dataset = DATASETS.build(dataset_cfg)
-    items = []
-    for index in range(len(dataset)):
-        info = dataset.get_data_info(index)
-        # mmseg's segmentation datasets have no img_id: the file stem is also the name IoUMetric saves under
-        image_id = info.get('img_id') or osp.splitext(osp.basename(info['img_path']))[0]
-        item = dict(img_id=image_id, img_path=info['img_path'],
-                    label_indices=[int(i) for i in info.get('label_indices', [])])
-        if info.get('seg_map_path'):
-            item['seg_map_path'] = info['seg_map_path']
-        items.append(item)
-    classes = tuple(dataset.metainfo['classes'])
-    # mmseg segmentation datasets list label 0 (background) as their first class; image-label datasets do not
-    return items, classes[1:] if isinstance(dataset, BaseSegDataset) else classes
-
-
 # ------------------------------------------------------------------------------------------ running it
 def size_batches(items: Sequence[dict], batch_size: int) -> List[List[dict]]:
     """Split ``items`` into batches of at most ``batch_size`` images of equal size (order of first appearance).

@@ -4,10 +4,6 @@ Every reader here raises one error naming the offending path (``FileNotFoundErro
 ``ValueError`` for a file that exists but cannot be decoded). Every writer writes to a temporary name in
 the destination folder and renames it into place, so an interrupted stage never leaves a half-written
 output behind and a re-run can trust that any file present is complete.
-
-Superpixel maps use the 24-bit PNG id encoding of the files distributed with the paper's data
-(docs/method.md, 'Stage 1: CAM classifier'): ``id = c0 + 256*c1 + 65536*c2`` over the three channels, computed in
-int64 (NumPy >= 2 overflows in uint8 arithmetic). Single-channel PNGs are read as the id itself.
 """
 import contextlib
 import os
@@ -18,11 +14,8 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-__all__ = ['atomic_path', 'missing_files', 'raise_missing_files', 'open_image', 'read_image', 'read_label_png', 'write_label_png',
-           'read_superpixels', 'write_superpixels', 'MAX_SUPERPIXEL_ID']
-
-MAX_SUPERPIXEL_ID = 2**24 - 1
-
+__all__ = ['atomic_path', 'missing_files', 'raise_missing_files', 'open_image', 'read_image', 'read_label_png',
+           'write_label_png']
 
 def _current_umask() -> int:
     mask = os.umask(0)
@@ -104,27 +97,3 @@ def write_label_png(path: str, labels: np.ndarray, palette=None) -> None:
         img.putpalette(flat.ravel().tolist())
     with atomic_path(path) as tmp:
         img.save(tmp, format='PNG')
-
-
-def read_superpixels(path: str) -> np.ndarray:
-    """Read a superpixel id map as int64 H×W (ids as stored; datasets add 1 to keep 0 for padding)."""
-    img = open_image(path, 'superpixel map')
-    arr = np.asarray(img)
-    if arr.ndim == 2:
-        return arr.astype(np.int64)
-    if arr.ndim == 3 and arr.shape[2] >= 3:
-        arr = arr[..., :3].astype(np.int64)
-        return arr[..., 0] + 256 * arr[..., 1] + 65536 * arr[..., 2]
-    raise ValueError(f'superpixel map {path} has unsupported shape {arr.shape}')
-
-
-def write_superpixels(path: str, ids: np.ndarray) -> None:
-    """Atomically write an H×W id map (0..2**24-1) as a 24-bit RGB PNG, R holding the low byte."""
-    ids = np.asarray(ids, dtype=np.int64)
-    if ids.ndim != 2:
-        raise ValueError(f'superpixel map for {path} must be H×W, got shape {ids.shape}')
-    if ids.min(initial=0) < 0 or ids.max(initial=0) > MAX_SUPERPIXEL_ID:
-        raise ValueError(f'superpixel ids for {path} must lie in 0..{MAX_SUPERPIXEL_ID}')
-    rgb = np.stack([ids & 255, (ids >> 8) & 255, (ids >> 16) & 255], axis=-1).astype(np.uint8)
-    with atomic_path(path) as tmp:
-        Image.fromarray(rgb, mode='RGB').save(tmp, format='PNG')

@@ -86,9 +86,8 @@ def make_ir_label_file(job: dict) -> str:
     ``job`` holds ``img_id``, ``img_path``, ``cam_path``, ``out_path`` and optionally ``fg_threshold``,
     ``bg_threshold``. Errors name the offending file.
     """
-    from .cam_inference import read_cam_file
-    from .datasets.voc import voc_palette
-    from .fileio import read_image, write_label_png
+    from .fileio import read_image
+    from .stage_files import read_cam_file, write_label_file
 
     image = read_image(job['img_path'])
     cams = read_cam_file(job['cam_path'])
@@ -100,5 +99,5 @@ def make_ir_label_file(job: dict) -> str:
                                  job.get('bg_threshold', CONF_BG_THRESHOLD))
     except (ValueError, RuntimeError) as exc:
         raise type(exc)(f"IR label of {job['img_id']} ({job['img_path']}, {job['cam_path']}): {exc}") from exc
-    write_label_png(job['out_path'], ir_label, voc_palette(256))
+    write_label_file(job['out_path'], ir_label)
     return job['img_id']

@@ -145,7 +145,7 @@ class Pipeline:
 
     def items(self, ann_file: str) -> tuple:
         """``(items, class names)`` of an image list of the stage-1 dataset (with the pipeline's data_root)."""
-        from .cam_inference import dataset_items
+        from .stage_files import dataset_items
         return dataset_items(self.configs['cam_classifier'].copy(), ann_file,
                              cfg_options=data_root_options(self.configs['cam_classifier'], self.data_root))
 
@@ -276,7 +276,7 @@ class Pipeline:
 
     def _test_segmenter(self) -> dict:
         """Stock ``tools/test.py`` writes the predictions; they are scored like the pseudo masks."""
-        from .cam_inference import dataset_items
+        from .stage_files import dataset_items
         from .evaluation.mask_metrics import evaluate_masks
         out_dir = osp.join(self._dir('segmentation'), 'test_predictions')
         self._run([self.python, 'tools/test.py', self.cfg.seg_config, self._checkpoint('segmentation'),

@@ -34,7 +34,7 @@ __all__ = ['jet_colormap', 'heatmap_overlay', 'label_overlay', 'compose_panels',
 
 
 def _palette() -> np.ndarray:
-    from .datasets.voc import voc_palette  # VOC's map also covers COCO's 81 indices and 255 (void)
+    from .stage_files import voc_palette  # VOC's map also covers COCO's 81 indices and 255 (void)
     return np.asarray(voc_palette(256), np.uint8)
 
 
@@ -88,7 +88,7 @@ def compose_panels(panels: Sequence[Tuple[str, np.ndarray]]) -> np.ndarray:
 
 def stage_panels(work_dir: str, image_id: str, image: np.ndarray) -> List[Tuple[str, np.ndarray]]:
     """The panels of one image for the stage outputs that exist in ``work_dir`` (the image always first)."""
-    from .cam_inference import read_cam_file
+    from .stage_files import read_cam_file
     panels = [('image', image)]
     cam_path = stage_file(work_dir, 'cams', image_id)
     if osp.isfile(cam_path):

@@ -50,7 +50,7 @@ def test_failure_modes_count_body_part_and_texture_pixels(tmp_path):
     """One 4×8 image: object of class 1 on columns 0-3 (part = column 0), texture band on columns 6-7."""
     import numpy as np
 
-    from mmssc.cam_inference import write_cam_file
+    from mmssc.stage_files import write_cam_file
     from mmssc.fileio import write_label_png
     ablation = load_ablation()
     data_root, work_dir = tmp_path / 'data', tmp_path / 'work'

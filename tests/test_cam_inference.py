@@ -16,11 +16,10 @@ from mmengine.config import Config
 from mmseg.registry import MODELS
 from PIL import Image
 
-from mmssc.cam_inference import (build_cam_model, image_pyramid, multiscale_cam, multiscale_cams, read_cam_file,
-                                 write_cam_file)
+from mmssc.cam_inference import build_cam_model, image_pyramid, multiscale_cam, multiscale_cams
+from mmssc.stage_files import read_cam_file, stage_dir, stage_file, write_cam_file
 from mmssc.datasets.toy_voc import LAYOUT
 from mmssc.fileio import read_image
-from mmssc.stage_files import stage_dir, stage_file
 
 from conftest import REPO_ROOT, free_port, load_tool, run_tool, toy_ids
 

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 import mmssc.datasets.random_resized_crop  # noqa: F401  (registered directly, independent of the package exports)
 import mmssc.models.deeplabv2_head  # noqa: F401
 from mmssc.crf import IR_LABEL_CRF, SEG_TEST_CRF, dense_crf, import_densecrf, label_probs
-from mmssc.datasets.voc import voc_palette
+from mmssc.stage_files import voc_palette
 from mmssc.fileio import read_image, read_label_png, write_label_png
 
 from conftest import REPO_ROOT, load_tool

@@ -12,7 +12,8 @@ from PIL import Image
 import mmssc  # noqa: F401
 from mmssc.datasets import (COCOClsDataset, ImageLabelDataset, VOC_CLASSES, VOCClsDataset, read_label_file)
 from mmssc.datasets.toy_voc import LAYOUT
-from mmssc.fileio import read_label_png, read_superpixels, write_superpixels
+from mmssc.fileio import read_label_png
+from mmssc.stage_files import read_superpixels, write_superpixels
 
 VOC_PREFIX = dict(img_path=LAYOUT['img_dir'], seg_map_path=LAYOUT['mask_dir'],
                   superpixel_path=LAYOUT['superpixel_dir'])

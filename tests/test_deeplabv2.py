@@ -25,7 +25,7 @@ from mmssc.datasets.class_list_seg import ClassListSegDataset
 from mmssc.datasets.coco_seg import COCO_SEG_CLASSES, COCOSegDataset
 from mmssc.datasets.apply_confidence_mask import ApplyConfidenceMask
 from mmssc.datasets.random_resized_crop import SegRandomResizedCrop
-from mmssc.datasets.voc import voc_palette
+from mmssc.stage_files import voc_palette
 from mmssc.fileio import read_label_png, write_label_png
 from mmssc.models.deeplab_vgg16 import DeepLabVGG16
 from mmssc.models.deeplabv2_head import DeepLabV2Head

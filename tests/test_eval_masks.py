@@ -9,12 +9,11 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mmssc.cam_inference import strided_size, write_cam_file
+from mmssc.stage_files import cam_seed_labels, strided_size, voc_palette, write_cam_file
 from mmssc.datasets.toy_voc import LAYOUT
-from mmssc.datasets.voc import VOC_CLASSES, voc_palette
+from mmssc.datasets.voc import VOC_CLASSES
 from mmssc.evaluation.mask_metrics import DEFAULT_SWEEP, evaluate_cams, evaluate_masks
 from mmssc.fileio import read_label_png, write_label_png
-from mmssc.stage_files import cam_seed_labels
 
 from conftest import REPO_ROOT, load_tool
 

@@ -12,11 +12,10 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mmssc.cam_inference import strided_size, write_cam_file
+from mmssc.stage_files import CamSeeds, strided_size, write_cam_file
 from mmssc.datasets.voc import VOC_CLASSES
 from mmssc.evaluation import MaskScore, evaluate_cams, evaluate_masks
 from mmssc.fileio import write_label_png
-from mmssc.stage_files import CamSeeds
 
 GOLDEN = osp.join(osp.dirname(osp.abspath(__file__)), 'golden', 'miou.json')
 

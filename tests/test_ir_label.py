@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmssc.cam_inference import read_cam_file, strided_size, write_cam_file
+from mmssc.stage_files import read_cam_file, stage_dir, stage_file, strided_size, write_cam_file
 from mmssc.datasets.toy_voc import LAYOUT
 from mmssc.fileio import read_image, read_label_png
 from mmssc.ir_label import combine_confident, make_ir_label, make_ir_label_file, threshold_cams
-from mmssc.stage_files import stage_dir, stage_file
 
 from conftest import REPO_ROOT, load_tool, toy_ids
 
@@ -251,7 +250,7 @@ def test_worker_task_errors_name_the_files(toy_voc, tmp_path):
 
 def test_overlay_shows_every_stage_output_that_exists(toy_voc, full_run, tmp_path):
     from mmssc.fileio import write_label_png
-    from mmssc.datasets.voc import voc_palette
+    from mmssc.stage_files import voc_palette
     from mmssc.visualization import CAPTION_HEIGHT, PANEL_GAP, LABEL_ALPHA, stage_panels, write_stage_overlays
     root = toy_voc[0]
     image_id = toy_ids(root)[0]

@@ -17,12 +17,10 @@ from scipy.ndimage import gaussian_filter
 
 from conftest import REPO_ROOT, free_port, load_tool, run_tool, tool_env, toy_ids
 from test_confidence_mask import plain_confidence
-from mmssc.cam_inference import strided_size, write_cam_file
-from mmssc.datasets.voc import voc_palette
+from mmssc.stage_files import stage_dir, stage_file, strided_size, voc_palette, write_cam_file
 from mmssc.fileio import read_image, read_label_png
 import mmssc.models.irn  # noqa: F401  (registers IRNet)
 from mmssc.random_walk import random_walk_scores
-from mmssc.stage_files import stage_dir, stage_file
 
 SMOKE_IRN = osp.join(REPO_ROOT, 'configs/smoke/tiny_irn_toy_voc.py')
 STAGES = ('pseudo_masks', 'pseudo_masks_confident')

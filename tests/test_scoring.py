@@ -31,9 +31,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmssc.cam_inference import strided_size, write_cam_file
+from mmssc.stage_files import stage_dir, stage_file, strided_size, write_cam_file
 from mmssc.fileio import write_label_png
-from mmssc.stage_files import stage_dir, stage_file
 
 from conftest import REPO_ROOT, load_tool
 

@@ -4,7 +4,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mmssc.cam_inference import NORM_EPS, read_cam_file
+from mmssc.stage_files import NORM_EPS, read_cam_file
 from mmssc.evaluation.controlled_cams import stride4_cam, under_activated_cam, write_controlled_cams
 from mmssc.fileio import write_label_png
 from conftest import load_tool

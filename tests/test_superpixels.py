@@ -16,9 +16,8 @@ from PIL import Image
 from skimage import data, transform
 from skimage.measure import label as connected_components
 
-from mmssc.fileio import read_superpixels, write_superpixels
-from mmssc.superpixels import load_or_make_superpixels, make_superpixels
-from mmssc.superpixels import selective_merge
+from mmssc.stage_files import read_superpixels, write_superpixels
+from mmssc.superpixels import load_or_make_superpixels, make_superpixels, selective_merge
 from mmssc.superpixels.regions import adjacent_pairs, contiguous_labels, felzenszwalb_regions
 from mmssc.superpixels.similarity import FeatureSimilarity, SelectiveSearchSimilarity, region_mean_features
 

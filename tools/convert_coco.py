@@ -31,7 +31,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # an uninst
 from mmssc.datasets.coco import COCO_CLASSES  # noqa: E402
 from mmssc.datasets.coco_masks import CROWD_RULES, OVERLAP_RULES, group_instances, semantic_mask  # noqa: E402
 from mmssc.datasets.image_labels import image_id_of, load_class_names  # noqa: E402
-from mmssc.datasets.voc import voc_palette  # noqa: E402
+from mmssc.stage_files import voc_palette  # noqa: E402
 from mmssc.fileio import atomic_path, write_label_png  # noqa: E402
 
 

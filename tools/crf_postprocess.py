@@ -134,7 +134,7 @@ def load_probs(source: str, path: str, num_classes: int, size, gt_prob: float) -
 def refine_and_write(image_path: str, out_path: str, probs: np.ndarray, crf_params: dict) -> None:
     global PALETTE
     if PALETTE is None:
-        from mmssc.datasets.voc import voc_palette
+        from mmssc.stage_files import voc_palette
         PALETTE = voc_palette(256)
     image = read_image(image_path)
     if probs.shape[1:] != image.shape[:2]:

@@ -45,9 +45,8 @@ def write_comparison_overlays(work_dir: str, data_root: str, ids, out_dir: str) 
     import numpy as np
     from PIL import Image
 
-    from mmssc.cam_inference import read_cam_file
+    from mmssc.stage_files import read_cam_file, stage_dir, stage_file
     from mmssc.fileio import atomic_path, read_image, read_label_png
-    from mmssc.stage_files import stage_dir, stage_file
     from mmssc.visualization import compose_panels, heatmap_overlay, label_overlay
     written = 0
     for image_id in ids:

@@ -75,7 +75,7 @@ def _json_safe(value):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmssc.cam_inference import dataset_items
+    from mmssc.stage_files import dataset_items
     from mmssc.evaluation.mask_metrics import (DEFAULT_SWEEP, evaluate_cams, evaluate_masks, format_result,
                                                gt_dir_items)
     from mmssc.fileio import atomic_path

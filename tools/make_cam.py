@@ -68,8 +68,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from mmengine.dist import barrier
 
-    from mmssc.cam_inference import build_cam_model, dataset_items, run_cam_inference
-    from mmssc.stage_files import pending_ids, stage_dir
+    from mmssc.cam_inference import build_cam_model, run_cam_inference
+    from mmssc.stage_files import dataset_items, pending_ids, stage_dir
     from mmssc.stage_tool import (load_config, pick_device, report_failure, start_distributed,
                                   this_rank_share)
     from mmssc.visualization import write_stage_overlays

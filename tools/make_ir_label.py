@@ -59,8 +59,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def list_items(args) -> list:
     """The images to label: the config's dataset, or every CAM file's id with its image in --img-dir."""
-    from mmssc.cam_inference import dataset_items
-    from mmssc.stage_files import stage_dir
+    from mmssc.stage_files import dataset_items, stage_dir
     if args.config:
         return dataset_items(args.config, args.ann_file, args.cfg_options)[0]
     cam_dir = stage_dir(args.work_dir, 'cams')

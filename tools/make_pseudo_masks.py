@@ -83,9 +83,8 @@ class ImageAndCams:
         return len(self.items)
 
     def __getitem__(self, index: int) -> dict:
-        from mmssc.cam_inference import read_cam_file, strided_size
+        from mmssc.stage_files import read_cam_file, stage_file, strided_size
         from mmssc.fileio import read_image
-        from mmssc.stage_files import stage_file
         item = self.items[index]
         image = read_image(item['img_path'])
         cam_path = stage_file(self.work_dir, 'cams', item['img_id'])
@@ -145,9 +144,8 @@ def _eta(seconds: float) -> str:
 def run(model, items, work_dir: str, device, args, progress: bool = True, prefix: str = PREFIX) -> int:
     """Write both masks of every item (the pending ones: nothing is skipped here); return the count."""
     import torch
-    from mmssc.datasets.voc import voc_palette
+    from mmssc.stage_files import stage_file, voc_palette
     from mmssc.fileio import write_label_png
-    from mmssc.stage_files import stage_file
 
     palette = voc_palette(256)
     loader = torch.utils.data.DataLoader(ImageAndCams(items, work_dir), batch_size=None, shuffle=False,
@@ -174,9 +172,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from mmengine.dist import barrier
 
-    from mmssc.cam_inference import dataset_items
+    from mmssc.stage_files import dataset_items, pending_ids, stage_dir, stage_file
     from mmssc.fileio import raise_missing_files
-    from mmssc.stage_files import pending_ids, stage_dir, stage_file
     from mmssc.stage_tool import (load_config, pick_device, report_failure, start_distributed,
                                   this_rank_share)
 

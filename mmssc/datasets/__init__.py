@@ -11,9 +11,10 @@ from .image_labels import load_class_names, read_label_file
 from .transforms import (LoadImageRGB, LoadSuperpixels, PackClsInputs, RandomCropWithPad,
                          RandomLongSideResize, RelabelSuperpixels)
 from .random_resized_crop import SegRandomResizedCrop
-from .voc import VOC_CLASSES, VOCClsDataset, voc_palette
+from .voc import VOC_CLASSES, VOCClsDataset
 
-__all__ = ['ImageLabelDataset', 'VOCClsDataset', 'COCOClsDataset', 'VOC_CLASSES', 'COCO_CLASSES', 'voc_palette',
+
+__all__ = ['ImageLabelDataset', 'VOCClsDataset', 'COCOClsDataset', 'VOC_CLASSES', 'COCO_CLASSES',
            'read_coco_instances', 'load_class_names', 'read_label_file', 'LoadImageRGB', 'LoadSuperpixels',
            'RandomLongSideResize', 'RandomCropWithPad', 'RelabelSuperpixels', 'PackClsInputs', 'ApplyConfidenceMask',
            'read_confidence_mask', 'ClassListSegDataset', 'COCO_SEG_CLASSES', 'COCOSegDataset', 'SegRandomResizedCrop',

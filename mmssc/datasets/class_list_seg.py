@@ -23,7 +23,7 @@ from mmseg.registry import DATASETS
 
 from ..fileio import raise_missing_files
 from .image_labels import load_class_names
-from .voc import voc_palette
+from ..stage_files import voc_palette
 
 
 @DATASETS.register_module()

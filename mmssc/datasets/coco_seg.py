@@ -8,7 +8,7 @@ from mmseg.registry import DATASETS
 
 from .class_list_seg import ClassListSegDataset
 from .coco import COCO_CLASSES
-from .voc import voc_palette
+from ..stage_files import voc_palette
 
 COCO_SEG_CLASSES = ('background', ) + COCO_CLASSES
 

@@ -59,7 +59,7 @@ from skimage.draw import polygon as fill_polygon
 
 from ..fileio import atomic_path, read_image, read_label_png, write_label_png
 from .toy_voc import LAYOUT
-from .voc import voc_palette
+from ..stage_files import voc_palette
 
 __all__ = ['DEMO_LAYOUT', 'CLASS_STYLES', 'TEXTURES', 'BACKGROUND_PHOTOS', 'SPLITS', 'make_demo_dataset',
            'load_demo_manifest', 'scene_layers', 'render_scene', 'polygon_mask', 'demo_statistics',

@@ -18,8 +18,8 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
-from ..fileio import atomic_path, write_label_png, write_superpixels
-from .voc import voc_palette
+from ..fileio import atomic_path, write_label_png
+from ..stage_files import voc_palette, write_superpixels
 
 LAYOUT = dict(img_dir='JPEGImages', mask_dir='SegmentationClassAug', superpixel_dir='superpixels',
               split_dir='ImageSets/Segmentation')

@@ -16,7 +16,8 @@ from mmseg.registry import TRANSFORMS
 from mmseg.structures import SegDataSample
 from PIL import Image
 
-from ..fileio import read_image, read_superpixels
+from ..fileio import read_image
+from ..stage_files import read_superpixels
 
 IMAGENET_MEAN_RGB = (123.675, 116.28, 103.53)
 

@@ -19,25 +19,13 @@ from typing import List
 from mmseg.registry import DATASETS
 
 from ..fileio import raise_missing_files
+from ..stage_files import voc_palette
 from .image_label_dataset import ImageLabelDataset
 from .image_labels import read_xml_labels
 
 VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow',
                'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train',
                'tvmonitor')
-
-
-def voc_palette(n: int = 256) -> list:
-    """VOC's colour map: bit k of the index goes to bit (7 - k//3) of channel k % 3."""
-    palette = []
-    for index in range(n):
-        rgb, c = [0, 0, 0], index
-        for shift in range(8):
-            for channel in range(3):
-                rgb[channel] |= ((c >> channel) & 1) << (7 - shift)
-            c >>= 3
-        palette.append(rgb)
-    return palette
 
 
 @DATASETS.register_module()

@@ -21,9 +21,8 @@ from typing import Sequence
 import numpy as np
 from scipy.ndimage import distance_transform_edt, gaussian_filter, label as connected_components
 
-from ..cam_inference import NORM_EPS, CAM_STRIDE, strided_size, write_cam_file
+from ..stage_files import CAM_STRIDE, NORM_EPS, pending_ids, stage_file, strided_size, write_cam_file
 from ..fileio import raise_missing_files, read_label_png
-from ..stage_files import pending_ids, stage_file
 
 __all__ = ['under_activated_cam', 'stride4_cam', 'write_controlled_cams']
 

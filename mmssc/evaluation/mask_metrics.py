@@ -146,7 +146,7 @@ def _check_shapes(pred_shape, gt: torch.Tensor, pred_path: str, item: dict) -> N
 
 
 def _score_cam_file(path: str, item: dict, thresholds: Sequence[float], scores: dict) -> None:
-    from ..cam_inference import read_cam_file
+    from ..stage_files import read_cam_file
     cams = read_cam_file(path)
     gt = _read_gt(item)
     _check_shapes(cams['high_res'].shape[1:], gt, path, item)

@@ -12,7 +12,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..fileio import read_superpixels, write_superpixels
+from ..stage_files import read_superpixels, write_superpixels
 from .regions import felzenszwalb_regions
 from .selective_merge import greedy_merge
 from .similarity import FeatureSimilarity, SelectiveSearchSimilarity

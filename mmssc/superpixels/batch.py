@@ -17,7 +17,8 @@ import numpy as np
 from PIL import Image
 from skimage.segmentation import mark_boundaries
 
-from ..fileio import atomic_path, read_image, read_superpixels, write_superpixels
+from ..fileio import atomic_path, read_image
+from ..stage_files import read_superpixels, write_superpixels
 from .api import make_superpixels
 
 __all__ = ['IMAGE_EXTENSIONS', 'SuperpixelJob', 'image_root', 'list_images', 'map_finished', 'is_finished',
