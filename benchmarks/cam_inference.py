@@ -33,7 +33,8 @@ from PIL import Image  # noqa: E402
 from skimage import data, transform  # noqa: E402
 
 import mmssc  # noqa: E402,F401
-from mmssc.cam_inference import DEFAULT_SCALES, inference_model_cfg, run_cam_inference  # noqa: E402
+from mmssc.stages.cams import DEFAULT_SCALES, CamTask, inference_model_cfg  # noqa: E402
+from mmssc.stages.per_image import run_per_image  # noqa: E402
 
 WIDTH, HEIGHT = 500, 375
 PHOTOS = ('astronaut', 'chelsea', 'coffee', 'rocket')
@@ -71,20 +72,20 @@ def build_model(device):
     return MODELS.build(inference_model_cfg(Config.fromfile(CONFIG).model)).to(device).eval()
 
 
-def time_variant(model, items, repeat, **kwargs) -> float:
-    """Images/s of ``run_cam_inference`` over ``items``: best of ``repeat`` passes after a one-image warm-up."""
+def time_variant(model, items, repeat, workers=0, **task_options) -> float:
+    """Images/s of the ``cams`` stage's loop over ``items``: best of ``repeat`` passes after a one-image warm-up."""
     def one_pass(subset):
         with tempfile.TemporaryDirectory() as work_dir:
             if device_is_cuda:
                 torch.cuda.synchronize()
             start = time.perf_counter()
-            run_cam_inference(model, subset, work_dir, progress=False, **kwargs)
+            run_per_image(CamTask(model, work_dir, **task_options), subset, workers)
             if device_is_cuda:
                 torch.cuda.synchronize()
             return time.perf_counter() - start
 
     device_is_cuda = next(model.parameters()).is_cuda
-    one_pass(items[:kwargs.get('batch_size', 1)])  # allocator, oneDNN/cuDNN kernel selection: not counted
+    one_pass(items[:task_options.get('batch_size', 1)])  # allocator, oneDNN/cuDNN kernel selection: not counted
     return len(items) / min(one_pass(items) for _ in range(repeat))
 
 

@@ -29,7 +29,7 @@ from skimage import data, transform  # noqa: E402
 from skimage.segmentation import felzenszwalb  # noqa: E402
 
 from mmssc.superpixels import make_superpixels  # noqa: E402
-from mmssc.superpixels.batch import SuperpixelJob, run_jobs  # noqa: E402
+from mmssc.stages import superpixels as superpixels_stage  # noqa: E402
 
 WIDTH, HEIGHT = 500, 375
 PHOTOS = ('astronaut', 'chelsea', 'coffee', 'rocket')
@@ -72,14 +72,11 @@ def images_per_second(func, images, workers: int) -> float:
 
 def end_to_end_per_second(images, workers: int) -> float:
     with tempfile.TemporaryDirectory() as folder:
-        jobs = []
+        os.makedirs(osp.join(folder, 'images'))
         for index, image in enumerate(images):
-            image_path = osp.join(folder, 'images', f'{index:04d}.jpg')
-            os.makedirs(osp.dirname(image_path), exist_ok=True)
-            Image.fromarray(image).save(image_path, quality=95)
-            jobs.append(SuperpixelJob(image_path, osp.join(folder, f'out{workers}', f'{index:04d}.png')))
+            Image.fromarray(image).save(osp.join(folder, 'images', f'{index:04d}.jpg'), quality=95)
         start = time.perf_counter()
-        run_jobs(jobs, workers, progress=False)
+        superpixels_stage.run(osp.join(folder, 'images'), osp.join(folder, f'out{workers}'), workers=workers)
         return len(images) / (time.perf_counter() - start)
 
 

@@ -106,7 +106,7 @@ def write_stage_overlays(work_dir: str, items: Sequence[dict], out_dir: str,
                          num: Optional[int] = None) -> List[str]:
     """Write ``out_dir/<id>.jpg`` overlays for the first ``num`` items (all when None); return the paths.
 
-    ``items`` carry ``img_id`` and ``img_path`` (as from :func:`mmssc.cam_inference.dataset_items`). Written
+    ``items`` carry ``img_id`` and ``img_path`` (as from :func:`mmssc.stage_files.dataset_items`). Written
     atomically; existing overlays are redrawn, so they show the latest stage outputs.
     """
     paths = []

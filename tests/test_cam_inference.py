@@ -16,7 +16,8 @@ from mmengine.config import Config
 from mmseg.registry import MODELS
 from PIL import Image
 
-from mmssc.cam_inference import build_cam_model, image_pyramid, multiscale_cam, multiscale_cams
+from mmssc.stages.cams import image_pyramid, inference_model_cfg, multiscale_cam, multiscale_cams
+from mmssc.stages.per_image import load_model
 from mmssc.stage_files import read_cam_file, stage_dir, stage_file, write_cam_file
 from mmssc.datasets.toy_voc import LAYOUT
 from mmssc.fileio import read_image
@@ -298,7 +299,8 @@ def test_tool_errors_name_the_file_and_leave_nothing_half_written(toy_voc, tiny_
     other_model = tmp_path / 'other.pth'
     torch.save(dict(state_dict={'classifier.weight': torch.zeros(20, 32, 1, 1)}), str(other_model))
     with pytest.raises(ValueError, match='lacks .* weights'):
-        build_cam_model(Config.fromfile(TINY_CFG), str(other_model), torch.device('cpu'))
+        load_model(inference_model_cfg(Config.fromfile(TINY_CFG).model), str(other_model), torch.device('cpu'),
+                   'cam_features')
 
 
 @pytest.mark.slow

@@ -214,7 +214,7 @@ def test_random_walk_dense_affinity():
 def test_ir_label_with_two_dense_crfs():
     """Both thresholded argmax maps and both dense CRFs (pydensecrf, the official library) exactly, then the label."""
     pytest.importorskip('pydensecrf.densecrf')
-    from mmssc.ir_label import (CONF_BG_THRESHOLD, CONF_FG_THRESHOLD, crf_label_refine, make_ir_label,
+    from mmssc.stages.ir_labels import (CONF_BG_THRESHOLD, CONF_FG_THRESHOLD, crf_label_refine, make_ir_label,
                                 threshold_cams)
     g = golden('ir_label.npz')
     keys = g['keys']

@@ -13,7 +13,7 @@ from PIL import Image
 from mmssc.stage_files import read_cam_file, stage_dir, stage_file, strided_size, write_cam_file
 from mmssc.datasets.toy_voc import LAYOUT
 from mmssc.fileio import read_image, read_label_png
-from mmssc.ir_label import combine_confident, make_ir_label, make_ir_label_file, threshold_cams
+from mmssc.stages.ir_labels import IRLabelTask, combine_confident, make_ir_label, threshold_cams
 
 from conftest import REPO_ROOT, load_tool, toy_ids
 
@@ -112,7 +112,7 @@ def test_thresholds_are_0_30_and_0_10(scene):
 
 
 def test_crf_receives_the_section_4_parameters(scene, monkeypatch):
-    import mmssc.ir_label as ir_label_module
+    import mmssc.stages.ir_labels as ir_label_module
     calls = []
     real = ir_label_module.dense_crf
 
@@ -238,14 +238,15 @@ def test_a_missing_cam_file_is_named_and_nothing_is_written(toy_voc, tmp_path, c
 def test_worker_task_errors_name_the_files(toy_voc, tmp_path):
     root = toy_voc[0]
     image_id = toy_ids(root)[0]
-    job = dict(img_id=image_id, img_path=osp.join(root, LAYOUT['img_dir'], image_id + '.jpg'),
-               cam_path=str(tmp_path / 'missing.npz'), out_path=str(tmp_path / 'out.png'))
-    with pytest.raises(FileNotFoundError, match='missing.npz'):
-        make_ir_label_file(job)
-    write_cam_file(job['cam_path'].replace('missing', 'small'), [0], np.zeros((1, 3, 3)), np.zeros((1, 10, 10)))
-    with pytest.raises(ValueError, match='small.npz'):
-        make_ir_label_file(dict(job, cam_path=job['cam_path'].replace('missing', 'small')))
-    assert not osp.exists(job['out_path'])
+    item = dict(img_id=image_id, img_path=osp.join(root, LAYOUT['img_dir'], image_id + '.jpg'))
+    task = IRLabelTask(str(tmp_path))
+    cam_path = stage_file(str(tmp_path), 'cams', image_id)
+    with pytest.raises(FileNotFoundError, match=cam_path):
+        task.load([item])
+    write_cam_file(cam_path, [0], np.zeros((1, 3, 3)), np.zeros((1, 10, 10)))  # the image is 64x80
+    with pytest.raises(ValueError, match=cam_path):
+        task.load([item])
+    assert not osp.exists(task.outputs(item)['ir_labels'])
 
 
 def test_overlay_shows_every_stage_output_that_exists(toy_voc, full_run, tmp_path):

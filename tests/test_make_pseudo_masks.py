@@ -137,7 +137,7 @@ def test_resumed_runs_give_the_same_bytes(toy_voc, irn_checkpoint, full_run, tmp
                       *data_root_option(root)]) == 0
     out = capsys.readouterr().out
     assert f'{len(ids)} images, {len(ids) - 4} already done, 4 to do' in out
-    assert '4/4 images' in out and 'ETA' in out
+    assert '4/4,' in out and 'ETA' in out            # the progress bar: counts, rate, ETA
     resumed = {k: v for k, v in output_bytes(work).items() if '/.' not in k}
     assert resumed == output_bytes(full_run)
     assert all(os.stat(stage_file(work, 'pseudo_masks', i)).st_mtime_ns == t for i, t in kept.items())

@@ -15,8 +15,6 @@ mmseg's ``IoUMetric`` (mmssc/evaluation/mask_metrics.py). ``--sweep`` tries back
 ``--out result.json`` saves everything (NaN → null).
 """
 import argparse
-import json
-import math
 import os.path as osp
 import sys
 
@@ -57,43 +55,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def foreground_classes(spec: str) -> tuple:
-    """--classes: 'voc', 'coco' or a foreground class-list file (the scorer adds background)."""
-    from mmssc.datasets import COCO_CLASSES, VOC_CLASSES, load_class_names
-    return {'voc': VOC_CLASSES, 'coco': COCO_CLASSES}.get(spec) or load_class_names(spec)
-
-
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmssc.stage_files import dataset_items
-    from mmssc.evaluation.mask_metrics import (DEFAULT_SWEEP, evaluate_cams, evaluate_masks, format_result,
-                                               gt_dir_items)
-    from mmssc.fileio import atomic_path
+    from mmssc.stages import evaluation
     try:
-        if args.config:
-            items, classes = dataset_items(args.config, args.ann_file, args.cfg_options)
-        else:
-            items, classes = gt_dir_items(args.gt_dir, args.ids), foreground_classes(args.classes)
-        if args.cams:
-            sweep = None if args.sweep is None else (args.sweep or DEFAULT_SWEEP)
-            result = evaluate_cams(args.cams, items, classes, args.threshold, sweep, logger='silent')
-            print(format_result(result, f'CAM seeds ({args.cams})'), flush=True)
-        else:
-            result = evaluate_masks(args.masks, items, classes, logger='silent')
-            print(format_result(result, f'masks ({args.masks})'), flush=True)
-        if args.out:
-            with atomic_path(args.out) as tmp, open(tmp, 'w') as f:
-                json.dump(_json_safe(result), f, indent=1)
+        evaluation.run(args.cams, args.masks, args.config, args.ann_file, args.cfg_options, args.gt_dir, args.ids,
+                       args.classes, args.threshold, args.sweep, args.out)
     except (OSError, ValueError, KeyError) as exc:
         print(f'[eval_masks] error: {exc}', file=sys.stderr, flush=True)
         return 1

@@ -23,7 +23,6 @@ stopped. Under torchrun (RANK/WORLD_SIZE set) the processes first agree on the p
 import argparse
 import os.path as osp
 import sys
-import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # an uninstalled checkout works too
 
@@ -32,7 +31,7 @@ import mmssc  # noqa: E402,F401  (stack fixes, CPU init_dist patch, registration
 
 def parse_args(argv=None) -> argparse.Namespace:
     from mmengine.config import DictAction
-    from mmssc.cam_inference import DEFAULT_SCALES
+    from mmssc.stages.cams import DEFAULT_SCALES
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument('config', help='config of the CAM classifier (model + test_dataloader)')
@@ -63,50 +62,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmengine.dist import barrier
-
-    from mmssc.cam_inference import build_cam_model, run_cam_inference
-    from mmssc.stage_files import dataset_items, pending_ids, stage_dir
-    from mmssc.stage_tool import (load_config, pick_device, report_failure, start_distributed,
-                                  this_rank_share)
-    from mmssc.visualization import write_stage_overlays
-
-    rank, world, distributed = start_distributed()
-    prefix = f'[make_cam rank {rank}/{world}] ' if distributed else '[make_cam] '
+    from mmssc.stages import cams
+    from mmssc.stages.per_image import report_failure
+    work_dir = args.work_dir or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
     try:
-        if not osp.isfile(args.checkpoint):  # before the (slow) dataset scan
-            raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
-        cfg = load_config(args.config, args.cfg_options)
-        work_dir = args.work_dir or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
-        items, _ = dataset_items(cfg, args.ann_file)
-        device = pick_device(args.device, distributed)
-        model = build_cam_model(cfg, args.checkpoint, device)
-        pending = set(pending_ids(work_dir, 'cams', [i['img_id'] for i in items]))
-        todo = this_rank_share([i for i in items if i['img_id'] in pending], rank, world, distributed)
-        print(f'{prefix}{len(items)} images, {len(items) - len(pending)} already done, {len(pending)} to do, '
-              f'{len(todo)} in this process on {device} -> {stage_dir(work_dir, "cams")}', flush=True)
-        start = time.perf_counter()
-        workers = args.workers if args.workers is not None else (2 if device.type == 'cuda' else 0)
-        written = run_cam_inference(model, todo, work_dir, scales=args.scales, batch_size=args.batch_size,
-                                    workers=workers, autocast=args.amp, progress=rank == 0)
-        elapsed = time.perf_counter() - start
-        if written:
-            print(f'{prefix}wrote {written} CAM files in {elapsed:.1f}s ({written / elapsed:.2f} images/s)',
-                  flush=True)
-        if distributed:
-            barrier()
-        if rank == 0:
-            left = pending_ids(work_dir, 'cams', [i['img_id'] for i in items])
-            if left:
-                raise RuntimeError(f'{len(left)} CAM files are still missing (first: {left[0]})')
-            if args.show_dir and args.show_num > 0:
-                shown = write_stage_overlays(work_dir, items, args.show_dir, args.show_num)
-                print(f'{prefix}{len(shown)} overlays -> {args.show_dir}', flush=True)
+        cams.run(args.config, args.checkpoint, work_dir, args.ann_file, args.scales, args.batch_size, args.workers,
+                 args.device, args.amp, args.show_dir, args.show_num, args.cfg_options)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        return report_failure(prefix, exc, 'CAM files')
+        return report_failure('[make_cam] ', exc, 'CAM files')
     return 0
 
 

@@ -1,5 +1,5 @@
 """The ``pseudo_masks`` stage: IRN boundaries → random walk of the CAMs → pseudo masks and confident pseudo masks
-(docs/method.md, 'Random walk' and 'Confidence masks').
+(docs/method.md, 'Random walk' and 'Confidence masks'); the computation is :mod:`mmssc.stages.pseudo_masks`.
 
     python tools/make_pseudo_masks.py IRN_CONFIG IRN_CHECKPOINT --work-dir W [--ann-file LIST]
         [--device cuda] [--workers 2] [--edge-pad-size 512] [--bg-threshold 0.25] [--beta 10] [--exp-times 8]
@@ -28,13 +28,10 @@ ImageNet weight file is not needed here.
 import argparse
 import os.path as osp
 import sys
-import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # an uninstalled checkout works too
 
 import mmssc  # noqa: E402,F401  (stack fixes, CPU init_dist patch, registrations)
-import mmssc.datasets.ir_label_dataset  # noqa: E402,F401  (registers IRLabelDataset)
-import mmssc.models.irn  # noqa: E402,F401  (registers IRNet)
 
 PREFIX = '[make_pseudo_masks] '
 
@@ -73,142 +70,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-class ImageAndCams:
-    """Data-loader side: the RGB image and the CAM file of each item (the slow reads run in workers)."""
-
-    def __init__(self, items, work_dir: str):
-        self.items, self.work_dir = items, work_dir
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> dict:
-        from mmssc.stage_files import read_cam_file, stage_file, strided_size
-        from mmssc.fileio import read_image
-        item = self.items[index]
-        image = read_image(item['img_path'])
-        cam_path = stage_file(self.work_dir, 'cams', item['img_id'])
-        cams = read_cam_file(cam_path)
-        if cams['cam'].shape[1:] != strided_size(*image.shape[:2]):
-            raise ValueError(f'CAM file {cam_path} has a {cams["cam"].shape[1:]} stride-4 map but its image '
-                             f'{item["img_path"]} ({image.shape[0]}×{image.shape[1]}) needs '
-                             f'{strided_size(*image.shape[:2])}')
-        return dict(img_id=item['img_id'], image=image, keys=cams['keys'], cam=cams['cam'])
-
-
-def _as_is(sample):  # collate_fn: keep NumPy arrays (the default would turn them into tensors)
-    return sample
-
-
-def build_irn(cfg, checkpoint: str, device):
-    """``cfg.model`` with the checkpoint's weights (strict; they include the backbone), in eval mode."""
-    from mmengine.runner import load_checkpoint
-    from mmseg.registry import MODELS
-    model_cfg = cfg.model.copy()
-    model_cfg['backbone'] = dict(model_cfg['backbone'], checkpoint=None)  # the IRN checkpoint has the backbone
-    model = MODELS.build(model_cfg)
-    if not callable(getattr(model, 'boundary_map', None)):
-        raise ValueError(f'{type(model).__name__} has no boundary_map(image): not an IRN model')
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='current')
-    return model.to(device).eval()
-
-
-def pseudo_masks_of(model, sample: dict, device, args):
-    """(pseudo mask, confident pseudo mask) as uint8 H×W arrays for one image (module docstring, steps 1–4)."""
-    import torch
-
-    from mmssc.confidence_mask import apply_confidence, confident_per_class, top2_margin
-    from mmssc.random_walk import random_walk_scores
-    from mmssc.stage_files import class_of_plane
-
-    image = torch.tensor(sample['image']).permute(2, 0, 1).contiguous()  # a copy: PIL arrays are read-only
-    inputs = model.data_preprocessor(dict(inputs=[image]), False)['inputs'].to(device)
-    edge = model.boundary_map(inputs, pad_to=args.edge_pad_size)
-    cams = torch.from_numpy(sample['cam']).to(device=device, dtype=torch.float32)
-    height, width = sample['image'].shape[:2]
-    scores = random_walk_scores(cams, edge, (height, width), bg_threshold=args.bg_threshold, radius=args.radius,
-                                beta=args.beta, exp_times=args.exp_times)
-    planes = scores.argmax(dim=0)
-    labels = torch.from_numpy(class_of_plane(sample['keys'])).to(device)[planes]
-    confident = confident_per_class(top2_margin(scores), planes, args.confident_fraction)
-    confident_labels = apply_confidence(labels, confident)
-    return labels.to(torch.uint8).cpu().numpy(), confident_labels.to(torch.uint8).cpu().numpy()
-
-
-def _eta(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f'{seconds // 3600}h{seconds % 3600 // 60:02d}m' if seconds >= 3600 else \
-        f'{seconds // 60}m{seconds % 60:02d}s'
-
-
-def run(model, items, work_dir: str, device, args, progress: bool = True, prefix: str = PREFIX) -> int:
-    """Write both masks of every item (the pending ones: nothing is skipped here); return the count."""
-    import torch
-    from mmssc.stage_files import stage_file, voc_palette
-    from mmssc.fileio import write_label_png
-
-    palette = voc_palette(256)
-    loader = torch.utils.data.DataLoader(ImageAndCams(items, work_dir), batch_size=None, shuffle=False,
-                                         num_workers=args.workers, collate_fn=_as_is)
-    start, last_report, done = time.perf_counter(), 0.0, 0
-    with torch.no_grad():
-        for sample in loader:
-            labels, confident = pseudo_masks_of(model, sample, device, args)
-            write_label_png(stage_file(work_dir, 'pseudo_masks', sample['img_id']), labels, palette)
-            write_label_png(stage_file(work_dir, 'pseudo_masks_confident', sample['img_id']), confident, palette)
-            done += 1
-            elapsed = time.perf_counter() - start
-            if progress and (done == len(items) or elapsed - last_report >= 10 or done == 1):
-                last_report = elapsed
-                rate = done / elapsed
-                print(f'{prefix}{done}/{len(items)} images, {rate:.2f} images/s, '
-                      f'ETA {_eta((len(items) - done) / rate)}', flush=True)
-    return done
-
-
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from mmengine.dist import barrier
-
-    from mmssc.stage_files import dataset_items, pending_ids, stage_dir, stage_file
-    from mmssc.fileio import raise_missing_files
-    from mmssc.stage_tool import (load_config, pick_device, report_failure, start_distributed,
-                                  this_rank_share)
-
-    rank, world, distributed = start_distributed()
-    prefix = f'[make_pseudo_masks rank {rank}/{world}] ' if distributed else PREFIX
+    from mmssc.stages import pseudo_masks
+    from mmssc.stages.per_image import report_failure
     try:
-        if not osp.isfile(args.checkpoint):
-            raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
-        cfg = load_config(args.config, args.cfg_options)
-        items, _ = dataset_items(cfg, args.ann_file, dataloader=args.dataloader)
-        ids = [it['img_id'] for it in items]
-        not_done = set(pending_ids(args.work_dir, 'pseudo_masks', ids)) | \
-            set(pending_ids(args.work_dir, 'pseudo_masks_confident', ids))
-        pending = [it for it in items if it['img_id'] in not_done]
-        raise_missing_files([stage_file(args.work_dir, 'cams', it['img_id']) for it in pending], 'CAM files',
-                            '\nmake them with tools/make_cam.py')
-        device = pick_device(args.device, distributed)
-        model = build_irn(cfg, args.checkpoint, device)
-        todo = this_rank_share(pending, rank, world, distributed)
-        print(f'{prefix}{len(items)} images, {len(items) - len(pending)} already done, {len(pending)} to do, '
-              f'{len(todo)} in this process on {device} -> {stage_dir(args.work_dir, "pseudo_masks")}', flush=True)
-        start = time.perf_counter()
-        written = run(model, todo, args.work_dir, device, args, progress=True, prefix=prefix)
-        if written:
-            elapsed = time.perf_counter() - start
-            print(f'{prefix}wrote {written} pseudo masks in {elapsed:.1f}s ({written / elapsed:.2f} images/s)',
-                  flush=True)
-        if distributed:
-            barrier()
-        if rank == 0 and args.show_dir and args.show_num > 0:
-            from mmssc.visualization import write_stage_overlays
-            shown = write_stage_overlays(args.work_dir, items, args.show_dir, args.show_num)
-            print(f'{prefix}{len(shown)} overlays -> {args.show_dir}', flush=True)
+        walk = pseudo_masks.WalkSettings(args.edge_pad_size, args.bg_threshold, args.beta, args.exp_times,
+                                         args.radius, args.confident_fraction)
+        pseudo_masks.run(args.config, args.checkpoint, args.work_dir, args.ann_file, args.dataloader, walk,
+                         args.workers, args.device, args.show_dir, args.show_num, args.cfg_options)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        return report_failure(prefix, exc, 'pseudo masks')
+        return report_failure(PREFIX, exc, 'pseudo masks')
     return 0
 
 

@@ -11,13 +11,11 @@ atomically and a re-run skips every output that already decodes, so an interrupt
 import argparse
 import os.path as osp
 import sys
-import time
 
 # Runs from a checkout without installation: make the repository root importable.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmssc.superpixels.batch import (SuperpixelJob, image_root, install_sigterm_handler,  # noqa: E402
-                                     list_images, pending_jobs, run_jobs)
+import mmssc  # noqa: E402,F401  (the stack fixes, before anything touches torch's data loader)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -39,34 +37,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    install_sigterm_handler()
+    from mmssc.stages import superpixels
+    from mmssc.stages.per_image import report_failure
     try:
-        if osp.abspath(args.out_dir) == osp.abspath(image_root(args.src)):
-            raise ValueError(f'OUT_DIR {args.out_dir} is the image folder itself; PNG images there would '
-                             'be overwritten')
-        images = list_images(args.src, args.list_file, args.ext)
-    except (OSError, ValueError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 1
-    jobs = [SuperpixelJob(image_path=path,
-                          out_path=osp.join(args.out_dir, stem + '.png'),
-                          show_path=osp.join(args.show_dir, stem + '.jpg') if args.show_dir else None,
-                          max_regions=args.max_regions)
-            for stem, path in images]
-    todo = pending_jobs(jobs, args.workers)
-    print(f'{len(jobs)} images, {len(jobs) - len(todo)} already done, {len(todo)} to generate '
-          f'with {args.workers} worker(s) -> {args.out_dir}', flush=True)
-    start = time.perf_counter()
-    try:
-        run_jobs(todo, args.workers)
+        superpixels.run(args.src, args.out_dir, args.list_file, args.ext, args.max_regions, args.workers,
+                        args.show_dir)
     except (OSError, ValueError, RuntimeError) as exc:
-        print(f'\nerror: {exc}', file=sys.stderr)
-        print('the maps written so far are complete and kept; fix or drop that image and re-run to resume',
-              file=sys.stderr)
-        return 1
-    if todo:
-        elapsed = time.perf_counter() - start
-        print(f'generated {len(todo)} maps in {elapsed:.1f}s ({len(todo) / elapsed:.2f} images/s)')
+        return report_failure('[make_superpixels] ', exc, 'superpixel maps')
     return 0
 
 

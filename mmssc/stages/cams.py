@@ -1,5 +1,5 @@
-"""Multi-scale, flip-summed class activation maps of a CAM classifier (docs/method.md, 'Stage 2: multi-scale CAMs'), and
-the CAM file format.
+"""The ``cams`` stage: multi-scale, flip-summed class activation maps of a trained CAM classifier, one
+``<work_dir>/cams/<id>.npz`` per image (docs/method.md, 'Stage 2: multi-scale CAMs').
 
 For an RGB image of size H×W, image labels ``keys`` (0-based foreground classes) and scales S (official:
 1.0, 0.5, 1.5, 2.0):
@@ -18,9 +18,9 @@ because CAMs are only made for the *training* images, whose image-level labels a
 Several images of the same size can go through the network together (2·B views per scale); the network's
 per-sample computation does not change, although batched convolutions may round differently in the last bit.
 
-The file format (one ``<id>.npz`` per image, see :mod:`mmssc.stage_files`): a zip of three ``.npy`` arrays,
-``keys`` int64 [K], ``cam`` float32 [K, ⌈H/4⌉, ⌈W/4⌉], ``high_res`` float32 [K, H, W]; readable with ``np.load``
-(no pickles). :func:`write_cam_file` writes it with fixed zip timestamps, so equal arrays give equal bytes.
+The file format is the stage contract's (:func:`mmssc.stage_files.write_cam_file`): ``keys`` int64 [K], ``cam``
+float32 [K, ⌈H/4⌉, ⌈W/4⌉], ``high_res`` float32 [K, H, W], written with fixed zip timestamps, so equal arrays give
+equal bytes.
 """
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -30,16 +30,18 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .fileio import read_image
-from .stage_files import NORM_EPS, stage_file, strided_size, strided_up_size, write_cam_file
+from ..fileio import read_image
+from ..stage_files import NORM_EPS, dataset_items, stage_dir, stage_file, strided_size, strided_up_size, write_cam_file
+from .per_image import (PerImageTask, load_model, load_stage_config, overlay_step, pick_device, run_per_image,
+                        start_ranks)
 
 DEFAULT_SCALES = (1.0, 0.5, 1.5, 2.0)
 
 __all__ = ['DEFAULT_SCALES', 'rescale_image', 'image_pyramid', 'multiscale_cams', 'multiscale_cam', 'size_batches',
-           'run_cam_inference', 'inference_model_cfg', 'build_cam_model']
+           'inference_model_cfg', 'CamTask', 'run']
 
 
-# ----------------------------------------------------------------------------------------------- geometry
+# ----------------------------------------------------------------------------------------------- the views
 def rescale_image(image: np.ndarray, scale: float) -> np.ndarray:
     """PIL bicubic rescale of a uint8 H×W×3 image to (round(H·s), round(W·s)); scale 1 returns the image."""
     if scale == 1.0:
@@ -133,13 +135,6 @@ def multiscale_cam(model: torch.nn.Module, image: np.ndarray, keys: Sequence[int
 
 
 # ------------------------------------------------------------------------------------------------- files
-def image_size_of(path: str) -> Optional[Tuple[int, int]]:
-    """(H, W) of an image file from its header (no decoding); None when it cannot be read."""
-    try:
-        with Image.open(path) as img:
-            return img.size[1], img.size[0]
-    except Exception:  # the loader reports unreadable images with their name later
-        return None
 
 
 # ------------------------------------------------------------------------------------------------- model
@@ -160,38 +155,16 @@ def inference_model_cfg(model_cfg):
     return model_cfg
 
 
-def build_cam_model(cfg, checkpoint: str, device):
-    """The CAM classifier of ``cfg.model`` with the checkpoint's weights, in eval mode on ``device``.
-
-    Every parameter and buffer of the inference model must come from the checkpoint (a missing one is an
-    error: a CAM from random weights is worthless); checkpoint entries of training-only parts are ignored.
-    """
-    from mmengine.runner import CheckpointLoader
-    from mmseg.registry import MODELS
-
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-    model = MODELS.build(inference_model_cfg(cfg.model))
-    if not callable(getattr(model, 'cam_features', None)):
-        raise ValueError(f'{type(model).__name__} has no cam_features(inputs): not a CAM classifier')
+# ------------------------------------------------------------------------------------------ the stage
+def image_size_of(path: str) -> Optional[Tuple[int, int]]:
+    """(H, W) of an image file from its header (no decoding); None when it cannot be read."""
     try:
-        state = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu', logger='silent')
-    except Exception as exc:  # torch/pickle raise many types for a bad file
-        raise ValueError(f'cannot read checkpoint {checkpoint}: {exc}') from exc
-    state = state.get('state_dict', state) if isinstance(state, dict) else state
-    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
-    try:
-        missing = model.load_state_dict(state, strict=False).missing_keys
-    except RuntimeError as exc:  # shape mismatches
-        raise ValueError(f'checkpoint {checkpoint} does not fit {type(model).__name__}: {exc}') from exc
-    if missing:
-        raise ValueError(f'checkpoint {checkpoint} lacks {len(missing)} weights of {type(model).__name__} '
-                         f'(first: {missing[0]}): is it a checkpoint of this config?')
-    return model.to(device).eval()
+        with Image.open(path) as img:
+            return img.size[1], img.size[0]
+    except Exception:  # the loader reports unreadable images with their name later
+        return None
 
 
-# ------------------------------------------------------------------------------------------------ inputs
-# ------------------------------------------------------------------------------------------ running it
 def size_batches(items: Sequence[dict], batch_size: int) -> List[List[dict]]:
     """Split ``items`` into batches of at most ``batch_size`` images of equal size (order of first appearance).
 
@@ -209,70 +182,62 @@ def size_batches(items: Sequence[dict], batch_size: int) -> List[List[dict]]:
     return [group[i:i + batch_size] for group in groups.values() for i in range(0, len(group), batch_size)]
 
 
-class PyramidBatches(torch.utils.data.Dataset):
-    """Data-loader side of CAM inference: reads each batch's images and rescales them (the slow CPU part).
+class CamTask(PerImageTask):
+    """Workers read each batch's images and rescale them (the slow CPU part); this process runs the network."""
+    name, what = 'cams', 'CAM files'
 
-    A failure is returned, not raised, so the main process reports it as one error naming the file instead of
-    a worker traceback.
-    """
+    def __init__(self, model: torch.nn.Module, work_dir: str, scales: Sequence[float] = DEFAULT_SCALES,
+                 batch_size: int = 1, autocast: bool = False):
+        self.model, self.work_dir, self.scales = model, work_dir, tuple(scales)
+        self.batch_size, self.autocast = batch_size, autocast
 
-    def __init__(self, batches: Sequence[Sequence[dict]], scales: Sequence[float]):
-        self.batches, self.scales = list(batches), tuple(scales)
+    def outputs(self, item: dict) -> Dict[str, str]:
+        return dict(cams=stage_file(self.work_dir, 'cams', item['img_id']))
 
-    def __len__(self) -> int:
-        return len(self.batches)
+    def check_inputs(self, pending: Sequence[dict]) -> None:
+        for item in pending:
+            if not item.get('label_indices'):
+                raise ValueError(f"image {item['img_id']} ({item['img_path']}) has no image labels: no CAM to keep")
 
-    def __getitem__(self, index: int) -> dict:
-        items = self.batches[index]
-        try:
-            images = [read_image(item['img_path']) for item in items]
-            sizes = {img.shape[:2] for img in images}
-            if len(sizes) != 1:
-                raise ValueError(f'images {[i["img_path"] for i in items]} were batched together but have '
-                                 f'sizes {sorted(sizes)}')
-            return dict(items=items, size=images[0].shape[:2],
-                        pyramids=[image_pyramid(img, self.scales) for img in images])
-        except (OSError, ValueError) as exc:
-            return dict(items=items, error=exc)
+    def units(self, items: Sequence[dict]) -> List[List[dict]]:
+        return size_batches(items, self.batch_size)
+
+    def load(self, unit: List[dict]) -> dict:
+        images = [read_image(item['img_path']) for item in unit]
+        sizes = {img.shape[:2] for img in images}
+        if len(sizes) != 1:
+            raise ValueError(f'images {[i["img_path"] for i in unit]} were batched together but have '
+                             f'sizes {sorted(sizes)}')
+        return dict(items=unit, size=images[0].shape[:2], pyramids=[image_pyramid(img, self.scales) for img in images])
+
+    def compute(self, sample: dict) -> list:
+        results = multiscale_cams(self.model, sample['pyramids'], [i['label_indices'] for i in sample['items']],
+                                  sample['size'], self.autocast)
+        return list(zip(sample['items'], results))
+
+    def write(self, item: dict, result: dict) -> None:
+        write_cam_file(self.outputs(item)['cams'], **result)
 
 
-def _keep_batch(batch):  # collate_fn: a batch is already one item of PyramidBatches
-    return batch
-
-
-def run_cam_inference(model: torch.nn.Module, items: Sequence[dict], work_dir: str,
-                      scales: Sequence[float] = DEFAULT_SCALES, batch_size: int = 1, workers: int = 0,
-                      autocast: bool = False, progress: bool = True) -> int:
-    """Write ``cams/<id>.npz`` under ``work_dir`` for every item (no skipping here: pass the pending ones).
-
-    ``items`` are dicts with ``img_id``, ``img_path`` and ``label_indices`` (see :func:`dataset_items`).
-    Images are read and rescaled by ``workers`` data-loader processes while the network runs; ``batch_size``
-    images of equal size share one forward per scale. Prints a progress bar with counts and ETA when
-    ``progress``. Returns the number of files written.
-    """
-    from mmengine.utils import ProgressBar
-
-    for item in items:
-        if not item.get('label_indices'):
-            raise ValueError(f"image {item['img_id']} ({item['img_path']}) has no image labels: no CAM to keep")
-    loader = torch.utils.data.DataLoader(PyramidBatches(size_batches(items, batch_size), scales), batch_size=None,
-                                         shuffle=False, num_workers=workers, collate_fn=_keep_batch)
-    bar = ProgressBar(len(items)) if progress and items else None
-    bar_step = max(1, len(items) // 100)  # at most ~100 bar updates: logs of large runs stay short
-    written = unreported = 0
-    for batch in loader:
-        if 'error' in batch:
-            raise batch['error']
-        results = multiscale_cams(model, batch['pyramids'], [i['label_indices'] for i in batch['items']],
-                                  batch['size'], autocast)
-        for item, result in zip(batch['items'], results):
-            write_cam_file(stage_file(work_dir, 'cams', item['img_id']), **result)
-            written += 1
-        unreported += len(results)
-        if bar is not None and (unreported >= bar_step or written == len(items)):
-            bar.update(unreported)
-            unreported = 0
-    if bar is not None:
-        bar.file.write('\n')
-        bar.file.flush()
-    return written
+def run(config: str, checkpoint: str, work_dir: str, ann_file: Optional[str] = None,
+        scales: Sequence[float] = DEFAULT_SCALES, batch_size: int = 1, workers: Optional[int] = None,
+        device: Optional[str] = None, amp: bool = False, show_dir: Optional[str] = None, show_num: int = 20,
+        cfg_options: Optional[dict] = None) -> int:
+    """Write ``<work_dir>/cams/<id>.npz`` for every image of ``config``'s ``test_dataloader.dataset`` (``ann_file``
+    replaces its list); finished images are skipped. The model is ``config``'s without its training-only parts,
+    every weight from ``checkpoint``. ``workers`` data-loader processes read and rescale images (default: 2 on a
+    GPU, 0 on a CPU, where the network dominates); ``show_dir`` gets overlays of the first ``show_num`` images.
+    Under torchrun each process takes its share. Returns the number of files this process wrote."""
+    ranks = start_ranks()
+    if not osp.isfile(checkpoint):  # before the (slow) dataset scan
+        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    cfg = load_stage_config(config, cfg_options)
+    items, _ = dataset_items(cfg, ann_file)
+    torch_device = pick_device(device, ranks)
+    model = load_model(inference_model_cfg(cfg.model), checkpoint, torch_device, 'cam_features')
+    if workers is None:
+        workers = 2 if torch_device.type == 'cuda' else 0
+    prefix = ranks.prefix('make_cam')
+    return run_per_image(CamTask(model, work_dir, scales, batch_size, amp), items, workers, ranks, prefix,
+                         f'{stage_dir(work_dir, "cams")} on {torch_device}',
+                         overlay_step(work_dir, items, show_dir, show_num, prefix))
