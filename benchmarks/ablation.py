@@ -121,7 +121,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     import mmssc  # noqa: F401
     from mmssc.datasets.demo_scenes import make_demo_dataset
-    from mmssc.pipeline import Pipeline
+    from mmssc.runner import StageRunner
     from mmssc.pretrained import ensure_efficientnet_lite
 
     start = time.time()
@@ -137,10 +137,10 @@ def main(argv=None) -> int:
     for variant in args.variants:
         for seed in args.seeds:
             print(f'[ablation] {variant}, training seed {seed} ({time.time() - start:.0f} s so far)', flush=True)
-            pipeline = Pipeline(pipeline_config(args.work_dir, data_root, variant, seed), show_num=4)
-            out = pipeline.run(STAGES)
-            items, _ = pipeline.eval_items()
-            modes = failure_modes(pipeline.work_dir, data_root, [item['img_id'] for item in items])
+            runner = StageRunner(pipeline_config(args.work_dir, data_root, variant, seed), show_num=4)
+            out = runner.run(STAGES)
+            items, _ = runner.eval_items()
+            modes = failure_modes(runner.work_dir, data_root, [item['img_id'] for item in items])
             cams = out['results']['cams']
             values = dict(seeds=cams['mIoU'], pseudo=out['results']['pseudo_masks']['mIoU'],
                           seeds_best=cams['best']['mIoU'],

@@ -37,7 +37,7 @@ def run(pipeline_config: str, work_dir: str, data_root=None, edge_value: float =
     from mmengine.config import Config
 
     from mmssc.evaluation.controlled_cams import write_controlled_cams
-    from mmssc.pipeline import Pipeline
+    from mmssc.runner import StageRunner
     cfg = Config.fromfile(pipeline_config)
     cfg.work_dir = work_dir
     if data_root:
@@ -59,13 +59,13 @@ def run(pipeline_config: str, work_dir: str, data_root=None, edge_value: float =
         args = list(cfg.get('stage_args', {}).get('pseudo_masks', []))
         cfg.stage_args = dict(cfg.get('stage_args', {}), pseudo_masks=args + ['--radius', str(radius), '--exp-times',
                                                                               str(exp_times)])
-    pipeline = Pipeline(cfg, show_num=8, log=log)
-    items, _ = pipeline.eval_items()
+    runner = StageRunner(cfg, show_num=8, log=log)
+    items, _ = runner.eval_items()
     start = time.perf_counter()
     written = write_controlled_cams(work_dir, items, edge_value, gamma, blur_fraction)
     log(f'[stages34] {written} controlled CAM files written ({len(items) - written} already there) '
         f'in {time.perf_counter() - start:.1f} s')
-    return pipeline.run(STAGES)['results']
+    return runner.run(STAGES)['results']
 
 
 def main(argv=None) -> int:

@@ -32,7 +32,7 @@ stage_cfg_options = dict(
         'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1, 'model.data_preprocessor.size': (64, 64),
         'train_dataloader.dataset.pipeline.2.size': (64, 64), 'val_dataloader.dataset.pipeline.1.scale': (64, 64),
         'test_dataloader.dataset.pipeline.1.scale': (64, 64), 'model.backbone.checkpoint': None}}))
-# the base's class-count options (model.num_classes ...) are merged in from own_data.py
+# no class count here: the runner reads it from classes.txt (5 names → model.num_classes 5, decode_head 6)
 stage_args = dict(superpixels=['--workers', '1'], ir_labels=['--workers', '1'], cams=['--scales', '1.0'],
                   pseudo_masks=['--edge-pad-size', '128'])
 '''
@@ -114,24 +114,57 @@ def test_without_ground_truth_the_segmenter_trains_with_validation_off(own_data_
     assert osp.isfile(osp.join(seg_dir, 'epoch_1.pth'))
 
 
-def test_a_missing_eval_mask_dir_is_one_error_naming_it(tmp_path):
+def own_data_runner(work_dir: str, data_root: str):
     from mmengine.config import Config
 
-    from mmssc.pipeline import Pipeline
+    from mmssc.runner import StageRunner
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'pipeline', 'own_data.py'))
-    cfg.work_dir, cfg.data_root = str(tmp_path / 'work'), str(tmp_path / 'my_dataset')
+    cfg.work_dir, cfg.data_root = work_dir, data_root
+    return StageRunner(cfg, log=lambda message: None)
+
+
+def test_the_class_count_follows_classes_txt(tmp_path):
+    root = tmp_path / 'my_dataset'
+    root.mkdir()
+    (root / 'classes.txt').write_text('cat\ndog\ntraffic light\n')
+    runner = own_data_runner(str(tmp_path / 'work'), str(root))
+    for stage in ('cam_classifier', 'cams', 'ir_labels'):   # the CAM tools build the classifier of stage 1
+        options = runner.stage_options(stage)
+        assert options['model.num_classes'] == options['model.reconstruction_head.num_classes'] == 3, stage
+    assert runner.stage_options('segmentation')['model.decode_head.num_classes'] == 4     # + background
+    assert 'model.num_classes' not in runner.stage_options('irn')
+    assert "model.num_classes=3" in runner.command('cam_classifier')
+
+
+def test_a_missing_classes_file_is_one_error_naming_it(tmp_path):
+    runner = own_data_runner(str(tmp_path / 'work'), str(tmp_path / 'my_dataset'))   # construction needs no data
+    with pytest.raises(FileNotFoundError, match='classes_file not found: .*my_dataset/classes.txt'):
+        runner.run()
+    assert not osp.exists(tmp_path / 'work')                  # found before anything was written
+
+
+def test_a_missing_eval_mask_dir_is_one_error_naming_it(tmp_path):
+    runner = own_data_runner(str(tmp_path / 'work'), str(tmp_path / 'my_dataset'))
     with pytest.raises(FileNotFoundError, match='eval_mask_dir not found: .*my_dataset/masks'):
-        Pipeline(cfg, log=lambda message: None).evaluate()
+        runner.evaluate()
 
 
 def test_an_eval_mask_dir_without_a_listed_image_is_one_error_naming_it(toy_voc, tmp_path):
-    from mmengine.config import Config
-
-    from mmssc.pipeline import Pipeline
     root = str(tmp_path / 'my_dataset')
     make_own_data(toy_voc[0], root, masked=[])   # masks/ exists but holds no mask
-    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'pipeline', 'own_data.py'))
-    cfg.work_dir, cfg.data_root = str(tmp_path / 'work'), root
+    runner = own_data_runner(str(tmp_path / 'work'), root)
     with pytest.raises(FileNotFoundError, match='no image of the pseudo-mask list has a ground-truth mask in '
                                                 'eval_mask_dir .*my_dataset/masks'):
-        Pipeline(cfg, log=lambda message: None).evaluate()
+        runner.evaluate()
+
+
+def test_the_image_list_is_written_by_an_explicit_step_only(toy_voc, tmp_path):
+    root = str(tmp_path / 'my_dataset')
+    labels = make_own_data(toy_voc[0], root, masked=[])
+    runner = own_data_runner(str(tmp_path / 'work'), root)
+    path = runner.image_list_path()
+    assert path == osp.join(str(tmp_path / 'work'), 'image_list.txt')
+    assert runner.image_ids() == sorted(labels)               # the images it will list, read without writing
+    assert not osp.exists(path)
+    runner.write_image_list()
+    assert open(path).read().split() == sorted(labels)

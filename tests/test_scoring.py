@@ -97,20 +97,20 @@ def scored_work_dir(tmp_path):
     return str(root), work_dir
 
 
-def own_data_pipeline(root: str, work_dir: str):
+def own_data_runner(root: str, work_dir: str):
     from mmengine.config import Config
 
-    from mmssc.pipeline import Pipeline
+    from mmssc.runner import StageRunner
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'pipeline', 'own_data.py'))
     cfg.work_dir, cfg.data_root = work_dir, root
-    return Pipeline(cfg, log=lambda message: None)
+    return StageRunner(cfg, log=lambda message: None)
 
 
 def test_pipeline_evaluate_scores_background_and_every_class(scored_work_dir, monkeypatch):
     root, work_dir = scored_work_dir
-    pipeline = own_data_pipeline(root, work_dir)
+    runner = own_data_runner(root, work_dir)
     # the segmenter path: a trained checkpoint and what stock tools/test.py writes (its predictions as PNGs)
-    checkpoint = pipeline._checkpoint('segmentation')
+    checkpoint = runner.checkpoint('segmentation')
     os.makedirs(osp.dirname(checkpoint))
     open(checkpoint, 'wb').close()
 
@@ -120,8 +120,8 @@ def test_pipeline_evaluate_scores_background_and_every_class(scored_work_dir, mo
         for image_id, pred in PRED.items():
             write_label_png(osp.join(out_dir, image_id + '.png'), pred)
 
-    monkeypatch.setattr(pipeline, '_run', fake_test_tool)
-    results = pipeline.evaluate()
+    monkeypatch.setattr(runner, '_run', fake_test_tool)
+    results = runner.evaluate()
     for key in ('cams', 'pseudo_masks', 'segmentation'):
         assert_hand_computed(results[key])
     assert results['cams']['threshold'] == 0.2

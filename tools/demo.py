@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     parser.add_argument('--show-num', type=int, default=8, help='overlays of test images to write')
     args = parser.parse_args(argv)
     from mmssc.datasets.demo_scenes import make_demo_dataset
-    from mmssc.pipeline import Pipeline
+    from mmssc.runner import StageRunner
     from mmssc.pretrained import ensure_efficientnet_lite
 
     start = time.time()
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
         cfg.stage_cfg_options = options
     print(f'[demo] backbone: {backbone}', flush=True)
 
-    Pipeline(cfg, show_num=args.show_num).run()
+    StageRunner(cfg, show_num=args.show_num).run()
     out_dir = osp.join(args.work_dir, 'vis', 'demo')
     shown = write_comparison_overlays(args.work_dir, data_root, splits['test'][:args.show_num], out_dir)
     print(f'\n[demo] backbone: {backbone}\n[demo] {shown} overlays (image | CAM | pseudo mask | prediction | '

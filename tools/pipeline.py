@@ -1,8 +1,8 @@
-"""`python tools/pipeline.py PIPELINE_CONFIG`: every SSC stage in order inside one work_dir (mmssc/pipeline.py).
+"""`python tools/pipeline.py PIPELINE_CONFIG`: every SSC stage in order inside one work_dir (mmssc/runner.py).
 
-    python tools/pipeline.py configs/pipeline/voc_r50.py                   # the whole pipeline, resumable
-    python tools/pipeline.py configs/pipeline/voc_r50.py --stages cams ir_labels
-    python tools/pipeline.py configs/pipeline/voc_r50.py --gpus 8          # dist_train.sh / torchrun per stage
+    python tools/pipeline.py configs/pipeline/voc.py                   # the whole pipeline, resumable
+    python tools/pipeline.py configs/pipeline/voc.py --stages cams ir_labels
+    python tools/pipeline.py configs/pipeline/voc.py --gpus 8          # dist_train.sh / torchrun per stage
 
 Stages: superpixels, cam_classifier, cams, ir_labels, irn, pseudo_masks, segmentation, evaluation. A stage whose
 outputs are complete is skipped (--force reruns the named ones from scratch); an interrupted run continues where it
@@ -18,7 +18,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmssc  # noqa: E402,F401
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from mmssc.pipeline import STAGES, Pipeline  # noqa: E402
+from mmssc.runner import STAGES, StageRunner  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     if args.work_dir:
         cfg.work_dir = args.work_dir
     try:
-        Pipeline(cfg, gpus=args.gpus, show_num=args.show_num).run(args.stages, force=args.force)
+        StageRunner(cfg, gpus=args.gpus, show_num=args.show_num).run(args.stages, force=args.force)
     except (OSError, KeyError, ValueError, RuntimeError) as exc:
         print(f'[pipeline] error: {exc}', file=sys.stderr)
         return 1

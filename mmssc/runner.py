@@ -1,0 +1,515 @@
+"""Every SSC stage in order inside one work_dir, each skipped when its outputs are complete (docs/stages.md, 'One
+command: the pipeline runner').
+
+A pipeline config (``configs/pipeline/*.py``) names the work_dir, the data root, the image lists and one config
+per trained stage::
+
+    work_dir = 'work_dirs/ssc_voc'
+    data_root = 'data/VOCdevkit/VOC2012'
+    pseudo_mask_list = 'ImageSets/Segmentation/train_aug.txt'   # images that get CAMs / pseudo masks
+    eval_list = 'ImageSets/Segmentation/train.txt'              # with ground truth: seeds and pseudo masks
+    # own data: no pseudo_mask_list (= the stage-1 test_dataloader's images, written once to
+    # <work_dir>/image_list.txt) and eval_mask_dir = 'masks' (every one of those images with a ground-truth
+    # mask there is scored); configs/pipeline/own_data.py
+    classes_file = 'classes.txt'   # optional: one foreground class name per line (under data_root); its count
+                                   # sets the class count of the classifier (n) and the segmenter (n + 1)
+    cam_sweep = (0.1, 0.2, 0.3)    # optional: more background thresholds for the seeds (best one reported too)
+    cam_config = 'configs/ssc/voc_cls.py'
+    irn_config = 'configs/ssc/voc_irn.py'
+    seg_config = 'configs/ssc/voc_deeplabv2.py'
+    stage_args = dict(cams=['--scales', '1.0', '0.5'], ...)          # optional extra tool arguments per stage
+    stage_cfg_options = dict(cam_classifier={'train_cfg.max_epochs': 5}, ...)   # optional overrides per stage
+
+What each stage is lives in one table, :data:`STAGE_TABLE`: its kind (``data``: superpixels next to the images;
+``train``: ``tools/train.py``, done when the final checkpoint exists; ``per_image``: a ``tools/make_*.py`` tool,
+done when every image has each of its output files; ``evaluation``: always runs, it only reads), the tool, the
+config it reads, the work_dir folders it writes (:mod:`mmssc.stage_files`) and its stage-specific inputs. Each
+stage is the documented tool run in a subprocess, with ``--cfg-options`` pointing every dataloader of its config at
+``data_root`` and its input folders at the work_dir. With ``gpus > 1`` training goes through
+``tools/dist_train.sh`` and the distributed per-image stages through ``torchrun``, exactly as a user would launch
+them.
+
+Completion: an interrupted training stage is continued with ``--resume``; the per-image tools write atomically and
+skip finished images, so an interrupted stage resumes where it stopped. Outputs of later stages were made from
+the earlier ones, so whenever a stage runs, the outputs of every later stage that exist are set aside (renamed
+``<folder>.stale-<time>``, never deleted) and those stages run again. Stage times are kept in
+``<work_dir>/pipeline_times.json`` so the final table shows them even for stages finished in an earlier run.
+"""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .fileio import atomic_path
+from .stage_files import PER_IMAGE_SUFFIX, dataset_items, pending_ids, stage_dir
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'infer_dataloader')
+TIMES_FILE = 'pipeline_times.json'
+RESULTS_FILE = 'pipeline_results.json'
+IMAGE_LIST_FILE = 'image_list.txt'
+DIST_TRAIN = 'tools/dist_train.sh'
+KINDS = ('data', 'train', 'per_image', 'evaluation')
+
+
+def _pct(value) -> str:
+    """Results are already in percent."""
+    return '–' if value is None else f'{float(value):.1f}'
+
+
+def _miou_summary(result: dict) -> str:
+    return f"mIoU {_pct(result.get('mIoU'))}"
+
+
+def _ir_label_summary(result: dict) -> str:
+    return f"precision {_pct(result.get('precision'))}, coverage {_pct(result.get('coverage'))}"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One row of :data:`STAGE_TABLE`: everything the runner needs to know about a stage.
+
+    name: the stage name (``--stages``, ``stage_args`` / ``stage_cfg_options`` keys, results and times keys).
+    kind: one of :data:`KINDS`; the runner has one completion check and one command builder per kind.
+    title: its row in the final table; ``summary`` formats its entry of the results (None: no result column).
+    tool: the script it runs, relative to the repository.
+    config_key: ``train`` rows: the pipeline-config key naming the stage config.
+    config_of: other rows: the training stage whose config (as that stage's ``stage_cfg_options`` changed it)
+        the tool reads.
+    loads_checkpoint: ``per_image``: the tool takes the final checkpoint of ``config_of``.
+    distributed: ``per_image``: launched through torchrun with ``gpus > 1`` (the IR-label tool is CPU work with
+        its own ``--workers``).
+    outputs: the work_dir folders it writes (:data:`mmssc.stage_files.STAGE_DIRS` names): set aside when an earlier
+        stage reruns; a ``per_image`` stage is complete when every image has its file in each of them.
+    data_prefix_key: ``data``: the stage-1 training dataset's ``data_prefix`` entry naming the folder (next to the
+        images, part of the data: never set aside) that gets one file per training image.
+    train_inputs: ``train``: config keys pointed at work_dir folders (absolute paths) of earlier stages.
+    class_count_keys: config keys set from the names in the pipeline config's ``classes_file``: the count plus
+        the value (1 for a segmenter's background class).
+    overlays: write the per-stage overlays (``vis/stages``) after it.
+    """
+    name: str
+    kind: str
+    title: str
+    tool: str = ''
+    config_key: str = ''
+    config_of: str = ''
+    loads_checkpoint: bool = False
+    distributed: bool = False
+    outputs: Tuple[str, ...] = ()
+    data_prefix_key: str = ''
+    train_inputs: Mapping[str, str] = field(default_factory=dict)
+    class_count_keys: Mapping[str, int] = field(default_factory=dict)
+    overlays: bool = False
+    summary: Optional[Callable[[dict], str]] = None
+
+    @property
+    def config_stage(self) -> str:
+        """The training stage whose config this stage reads."""
+        return self.name if self.kind == 'train' else self.config_of
+
+
+STAGE_TABLE: Tuple[Stage, ...] = (
+    Stage('superpixels', 'data', 'superpixels', tool='tools/make_superpixels.py', config_of='cam_classifier',
+          data_prefix_key='superpixel_path'),
+    Stage('cam_classifier', 'train', 'CAM classifier (stage 1)', tool='tools/train.py', config_key='cam_config',
+          outputs=('cam_classifier',),
+          class_count_keys={'model.num_classes': 0, 'model.reconstruction_head.num_classes': 0}),
+    Stage('cams', 'per_image', 'CAM seeds (bg 0.2)', tool='tools/make_cam.py', config_of='cam_classifier',
+          loads_checkpoint=True, distributed=True, outputs=('cams',), summary=_miou_summary),
+    Stage('ir_labels', 'per_image', 'IR labels', tool='tools/make_ir_label.py', config_of='cam_classifier',
+          outputs=('ir_labels',), summary=_ir_label_summary),
+    Stage('irn', 'train', 'IRN', tool='tools/train.py', config_key='irn_config', outputs=('irn',),
+          train_inputs={'train_dataloader.dataset.data_prefix.seg_map_path': 'ir_labels'}),
+    Stage('pseudo_masks', 'per_image', 'pseudo masks', tool='tools/make_pseudo_masks.py', config_of='irn',
+          loads_checkpoint=True, distributed=True, outputs=('pseudo_masks', 'pseudo_masks_confident'),
+          overlays=True, summary=_miou_summary),
+    Stage('segmentation', 'train', 'segmentation (test split)', tool='tools/train.py', config_key='seg_config',
+          outputs=('segmentation',), summary=_miou_summary,
+          train_inputs={'train_dataloader.dataset.data_prefix.seg_map_path': 'pseudo_masks_confident'},
+          class_count_keys={'model.decode_head.num_classes': 1}),
+    Stage('evaluation', 'evaluation', 'evaluation'),
+)
+STAGES = tuple(stage.name for stage in STAGE_TABLE)
+_STAGE_BY_NAME = {stage.name: stage for stage in STAGE_TABLE}
+
+
+def stage_named(name: str) -> Stage:
+    if name not in _STAGE_BY_NAME:
+        raise KeyError(f'unknown stage {name!r}; stages are {", ".join(STAGES)}')
+    return _STAGE_BY_NAME[name]
+
+
+def _cfg_options_args(options: Dict[str, object]) -> List[str]:
+    return ['--cfg-options'] + [f'{key}={value}' for key, value in options.items()] if options else []
+
+
+def data_root_options(cfg, data_root: str) -> Dict[str, str]:
+    """``--cfg-options`` that point every dataset of ``cfg`` (dataloaders and hook dataloaders) at ``data_root``."""
+    options = {f'{key}.dataset.data_root': data_root for key in DATALOADER_KEYS if key in cfg}
+    for index, hook in enumerate(cfg.get('custom_hooks', [])):
+        if isinstance(hook, dict) and 'dataloader' in hook:
+            options[f'custom_hooks.{index}.dataloader.dataset.data_root'] = data_root
+    return options
+
+
+def final_checkpoint(cfg, work_dir: str) -> str:
+    """The checkpoint a finished run of ``cfg`` leaves: ``epoch_<max_epochs>.pth`` or ``iter_<max_iters>.pth``."""
+    train_cfg = cfg.train_cfg
+    if 'max_epochs' in train_cfg:
+        return osp.join(work_dir, f"epoch_{train_cfg['max_epochs']}.pth")
+    return osp.join(work_dir, f"iter_{train_cfg['max_iters']}.pth")
+
+
+class StageRunner:
+    """Runs the stages of a pipeline config in a work_dir; see the module docstring."""
+
+    def __init__(self, cfg, gpus: int = 1, python: str = sys.executable, show_num: int = 8,
+                 log=print):
+        config_keys = [stage.config_key for stage in STAGE_TABLE if stage.kind == 'train']
+        for key in ['work_dir', 'data_root'] + config_keys:
+            if key not in cfg:
+                raise KeyError(f'pipeline config: `{key}` is missing')
+        self.cfg = cfg
+        self.work_dir = cfg.work_dir
+        self.data_root = cfg.data_root
+        self.gpus = gpus
+        self.python = python
+        self.show_num = show_num
+        self.log = log
+        self.stage_args = dict(cfg.get('stage_args', {}))
+        self.stage_cfg_options = dict(cfg.get('stage_cfg_options', {}))
+        unknown = (set(self.stage_args) | set(self.stage_cfg_options)) - set(STAGES)
+        if unknown:
+            raise KeyError(f'pipeline config: unknown stages {sorted(unknown)}; stages are {", ".join(STAGES)}')
+        self.configs = {stage.name: self._load(cfg[stage.config_key]) for stage in STAGE_TABLE
+                        if stage.kind == 'train'}
+        self._class_count: Optional[int] = None
+        self._image_ids: Optional[List[str]] = None
+
+    # ------------------------------------------------------------------ configs and their options
+    @staticmethod
+    def _load(path: str):
+        from mmengine.config import Config
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'pipeline config: stage config not found: {path}')
+        return Config.fromfile(path)
+
+    def config_path(self, name: str) -> str:
+        """The stage config that stage ``name`` reads (its own, or its training stage's)."""
+        return self.cfg[stage_named(stage_named(name).config_stage).config_key]
+
+    def class_count(self) -> Optional[int]:
+        """The number of names in ``<data_root>/<classes_file>``; None without ``classes_file``."""
+        classes_file = self.cfg.get('classes_file')
+        if not classes_file:
+            return None
+        if self._class_count is None:
+            from .datasets.image_labels import load_class_names
+            path = classes_file if osp.isabs(classes_file) else osp.join(self.data_root, classes_file)
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'pipeline config: classes_file not found: {path} (one foreground class '
+                                        'name per line; it sets the class count of every stage)')
+            self._class_count = len(load_class_names(path))
+        return self._class_count
+
+    def stage_options(self, name: str, with_inputs: bool = False) -> Dict[str, object]:
+        """The ``--cfg-options`` of stage ``name``: its config's dataloaders at ``data_root``, the class count of
+        ``classes_file``, with ``with_inputs`` the folders a training stage reads, then ``stage_cfg_options``: a
+        per-image stage first gets its training stage's (it uses that config as training changed it: model ...)."""
+        stage = stage_named(name)
+        if not stage.config_stage:
+            raise KeyError(f'stage {name} reads no stage config')
+        source = stage_named(stage.config_stage)
+        options = data_root_options(self.configs[source.name], self.data_root)
+        count = self.class_count() if source.class_count_keys else None
+        if count is not None:
+            options.update({key: count + extra for key, extra in source.class_count_keys.items()})
+        if with_inputs:
+            options.update({key: osp.abspath(stage_dir(self.work_dir, folder))
+                            for key, folder in stage.train_inputs.items()})
+        if source.name != name:
+            options.update(self.stage_cfg_options.get(source.name, {}))
+        options.update(self.stage_cfg_options.get(name, {}))
+        return options
+
+    def checkpoint(self, name: str) -> str:
+        """The final checkpoint of training stage ``name`` (its schedule as ``stage_cfg_options`` set it)."""
+        cfg = self.configs[name].copy()
+        cfg.merge_from_dict(self.stage_cfg_options.get(name, {}))
+        return final_checkpoint(cfg, stage_dir(self.work_dir, name))
+
+    # ------------------------------------------------------------------ the images
+    def items(self, ann_file: Optional[str]) -> tuple:
+        """``(items, class names)`` of an image list of the stage-1 dataset, as the per-image stages see it (the
+        pipeline's data_root and the cam_classifier's ``stage_cfg_options``, which may move its test split)."""
+        options = data_root_options(self.configs['cam_classifier'], self.data_root)
+        options.update(self.stage_cfg_options.get('cam_classifier', {}))
+        return dataset_items(self.configs['cam_classifier'].copy(), ann_file, cfg_options=options)
+
+    def image_list_path(self) -> str:
+        """The list of images that get CAMs, IR labels and pseudo masks: ``pseudo_mask_list`` (relative to
+        data_root), or without one ``<work_dir>/image_list.txt``, which :meth:`write_image_list` writes."""
+        if self.cfg.get('pseudo_mask_list'):
+            return self.cfg.pseudo_mask_list
+        return osp.abspath(osp.join(self.work_dir, IMAGE_LIST_FILE))
+
+    def _image_list_exists(self) -> bool:
+        return bool(self.cfg.get('pseudo_mask_list')) or osp.isfile(self.image_list_path())
+
+    def write_image_list(self) -> None:
+        """Without ``pseudo_mask_list``: list every image of the stage-1 config's ``test_dataloader`` (for your own
+        data: the images of its label file) once in ``<work_dir>/image_list.txt``; an existing list is kept, so
+        the images of a run do not change under it."""
+        if self._image_list_exists():
+            return
+        path = self.image_list_path()
+        ids = self._image_ids = [item['img_id'] for item in self.items(None)[0]]
+        with atomic_path(path) as tmp:
+            with open(tmp, 'w') as f:
+                f.write(''.join(i + '\n' for i in ids))
+        self.log(f'[pipeline] no pseudo_mask_list: {len(ids)} images of the stage-1 test_dataloader, '
+                 f'listed in {path}')
+
+    def _listed_items(self) -> tuple:
+        """``(items, classes)`` of the image list (before it is written: the images it will list)."""
+        return self.items(self.image_list_path() if self._image_list_exists() else None)
+
+    def image_ids(self) -> List[str]:
+        if self._image_ids is None:
+            self._image_ids = [item['img_id'] for item in self._listed_items()[0]]
+        return self._image_ids
+
+    def eval_items(self) -> tuple:
+        """``(items, classes)`` scored against ground truth: ``eval_list`` with the stage-1 dataset's masks, or, with
+        ``eval_mask_dir`` (relative to data_root), every image of the pseudo-mask list that has a mask there."""
+        mask_dir = self.cfg.get('eval_mask_dir')
+        if mask_dir:
+            mask_dir = mask_dir if osp.isabs(mask_dir) else osp.join(self.data_root, mask_dir)
+            if not osp.isdir(mask_dir):
+                raise FileNotFoundError(f'pipeline config: eval_mask_dir not found: {mask_dir}')
+            items, classes = self.items(self.cfg.eval_list) if self.cfg.get('eval_list') else self._listed_items()
+            scored = [dict(item, seg_map_path=osp.join(mask_dir, item['img_id'] + '.png')) for item in items]
+            scored = [item for item in scored if osp.isfile(item['seg_map_path'])]
+            where = f'in eval_mask_dir {mask_dir}'
+        else:
+            items, classes = self.items(self.cfg.eval_list)
+            listed = set(self.image_ids())
+            scored = [item for item in items if item['img_id'] in listed]
+            where = f'in eval_list {self.cfg.eval_list}'
+        if not scored:
+            raise FileNotFoundError(f'pipeline config: no image of the pseudo-mask list has a ground-truth mask '
+                                    f'{where}')
+        return scored, classes
+
+    # ------------------------------------------------------------------ per kind: the data stage
+    def _training_dataset(self, stage: Stage):
+        return self.configs[stage.config_stage].train_dataloader.dataset
+
+    def _data_dir(self, stage: Stage) -> str:
+        folder = self._training_dataset(stage).data_prefix.get(stage.data_prefix_key)
+        if not folder:
+            raise KeyError(f'{self.config_path(stage.name)}: train_dataloader.dataset.data_prefix has no '
+                           f'{stage.data_prefix_key}')
+        return folder if osp.isabs(folder) else osp.join(self.data_root, folder)
+
+    def _training_list(self, stage: Stage) -> str:
+        return self._training_dataset(stage).get('ann_file') or self.image_list_path()
+
+    def _data_done(self, stage: Stage) -> bool:
+        folder, suffix = self._data_dir(stage), PER_IMAGE_SUFFIX[stage.name]
+        ids = [item['img_id'] for item in self.items(self._training_list(stage))[0]]
+        return all(osp.isfile(osp.join(folder, i + suffix)) for i in ids)
+
+    def _data_command(self, stage: Stage) -> List[str]:
+        images = osp.join(self.data_root, self._training_dataset(stage).data_prefix.img_path)
+        return [self.python, stage.tool, images, self._data_dir(stage),
+                '--list', osp.join(self.data_root, self._training_list(stage)),
+                '--workers', str(max(1, (os.cpu_count() or 2)))] + self.stage_args.get(stage.name, [])
+
+    # ------------------------------------------------------------------ per kind: training stages
+    def _train_done(self, stage: Stage) -> bool:
+        return osp.isfile(self.checkpoint(stage.name))
+
+    def _train_command(self, stage: Stage) -> List[str]:
+        work_dir = stage_dir(self.work_dir, stage.name)
+        config = self.config_path(stage.name)
+        launcher = (['bash', DIST_TRAIN, config, str(self.gpus)] if self.gpus > 1
+                    else [self.python, stage.tool, config])
+        resume = ['--resume'] if osp.isfile(osp.join(work_dir, 'last_checkpoint')) else []
+        return (launcher + ['--work-dir', work_dir] + resume + self.stage_args.get(stage.name, []) +
+                _cfg_options_args(self.stage_options(stage.name, with_inputs=True)))
+
+    # ------------------------------------------------------------------ per kind: per-image stages
+    def _per_image_done(self, stage: Stage) -> bool:
+        return not any(pending_ids(self.work_dir, folder, self.image_ids()) for folder in stage.outputs)
+
+    def _per_image_command(self, stage: Stage) -> List[str]:
+        launcher = ([self.python, '-m', 'torch.distributed.run', f'--nproc_per_node={self.gpus}',
+                     '--master_port', str(_free_port())] if stage.distributed and self.gpus > 1 else [self.python])
+        positional = [self.config_path(stage.name)]
+        if stage.loads_checkpoint:
+            positional.append(self.checkpoint(stage.config_stage))
+        return (launcher + [stage.tool, *positional, '--work-dir', self.work_dir,
+                            '--ann-file', self.image_list_path()] + self.stage_args.get(stage.name, []) +
+                _cfg_options_args(self.stage_options(stage.name)))
+
+    # ------------------------------------------------------------------ stages: done? / run
+    def is_done(self, name: str) -> bool:
+        stage = stage_named(name)
+        done = {'data': self._data_done, 'train': self._train_done, 'per_image': self._per_image_done,
+                'evaluation': lambda stage: False}[stage.kind]  # evaluation always runs (it only reads)
+        return done(stage)
+
+    def command(self, name: str) -> List[str]:
+        """The command line stage ``name`` runs (the evaluation runs in this process and has none)."""
+        stage = stage_named(name)
+        if stage.kind == 'evaluation':
+            raise KeyError(f'stage {name} runs in the runner itself and has no command')
+        build = {'data': self._data_command, 'train': self._train_command,
+                 'per_image': self._per_image_command}[stage.kind]
+        return build(stage)
+
+    def run_stage(self, name: str) -> None:
+        """Run one stage (after :meth:`prepare`, which :meth:`run` calls)."""
+        stage = stage_named(name)
+        if stage.kind == 'evaluation':
+            self.evaluate()
+        else:
+            self._run(self.command(name), name)
+        if stage.overlays:
+            self._write_overlays()
+
+    def _run(self, args: Sequence[str], stage: str) -> None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO_ROOT, os.environ.get('PYTHONPATH', '')]),
+                   PYTHON=self.python)
+        self.log(f'[pipeline] {stage}: ' + ' '.join(args))
+        proc = subprocess.run(list(args), cwd=REPO_ROOT, env=env)
+        if proc.returncode != 0:
+            raise RuntimeError(f'stage {stage} failed (exit {proc.returncode}); fix the error above and re-run '
+                               'the pipeline: finished stages and images are kept')
+
+    def _write_overlays(self) -> None:
+        from .visualization import write_stage_overlays
+        write_stage_overlays(self.work_dir, self._listed_items()[0],
+                             osp.join(stage_dir(self.work_dir, 'vis'), 'stages'), self.show_num)
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self) -> dict:
+        """Seeds, IR labels and pseudo masks on ``eval_list``; the segmenter (once trained) on its own test split."""
+        from .evaluation.mask_metrics import evaluate_cams, evaluate_masks, ir_label_quality
+        results = {}
+        if self.cfg.get('eval_list') or self.cfg.get('eval_mask_dir'):
+            items, classes = self.eval_items()
+            # optional `cam_sweep`: background thresholds also scored (result keys `sweep`, `best`)
+            results['cams'] = evaluate_cams(stage_dir(self.work_dir, 'cams'), items, classes,
+                                            sweep=self.cfg.get('cam_sweep'))
+            results['ir_labels'] = ir_label_quality(stage_dir(self.work_dir, 'ir_labels'), items)
+            results['pseudo_masks'] = evaluate_masks(stage_dir(self.work_dir, 'pseudo_masks'), items, classes)
+        if osp.isfile(self.checkpoint('segmentation')):
+            results['segmentation'] = self._test_segmenter()
+        else:  # e.g. a run of the stages up to the pseudo masks only (benchmarks/ablation.py)
+            self.log('[pipeline] evaluation: no trained segmenter yet, segmentation not evaluated')
+        with atomic_path(osp.join(self.work_dir, RESULTS_FILE)) as tmp:
+            with open(tmp, 'w') as f:
+                json.dump(results, f, indent=1, default=float)
+        return results
+
+    def _test_segmenter(self) -> dict:
+        """Stock ``tools/test.py`` writes the predictions; they are scored like the pseudo masks."""
+        from .evaluation.mask_metrics import evaluate_masks
+        seg_dir = stage_dir(self.work_dir, 'segmentation')
+        out_dir = osp.join(seg_dir, 'test_predictions')
+        options = self.stage_options('segmentation')
+        self._run([self.python, 'tools/test.py', self.config_path('segmentation'), self.checkpoint('segmentation'),
+                   '--work-dir', osp.join(seg_dir, 'test'), '--out', out_dir] + _cfg_options_args(options),
+                  'segmentation test')
+        cfg = self.configs['segmentation'].copy()
+        cfg.merge_from_dict(options)
+        items, classes = dataset_items(cfg, dataloader='test_dataloader')
+        return evaluate_masks(out_dir, items, classes, title='segmenter predictions')
+
+    # ------------------------------------------------------------------ the whole run
+    def prepare(self) -> None:
+        """What every run needs before its first stage: a readable ``classes_file`` (checked first, so a missing
+        one is the run's only error), the work_dir and the image list."""
+        self.class_count()
+        os.makedirs(self.work_dir, exist_ok=True)
+        self.write_image_list()
+
+    def set_aside_outputs(self, name: str, include_stage: bool = False) -> None:
+        """Rename the existing outputs of every stage after ``name`` (made from its old outputs), and of ``name``
+        itself with ``include_stage`` (a forced rerun)."""
+        stamp = time.strftime('%Y%m%d-%H%M%S')
+        results = osp.join(self.work_dir, RESULTS_FILE)
+        if osp.exists(results):
+            os.replace(results, f'{results}.stale-{stamp}')
+        first = STAGES.index(name) + (0 if include_stage else 1)
+        for later in STAGE_TABLE[first:]:
+            for folder in later.outputs:
+                path = stage_dir(self.work_dir, folder)
+                if osp.exists(path):
+                    os.replace(path, f'{path}.stale-{stamp}')
+                    why = 'forced rerun' if later.name == name else f'made from earlier {name} outputs'
+                    self.log(f'[pipeline] {later.name}: {why}; set aside as {path}.stale-{stamp}')
+                    times = self._load_times()
+                    times.pop(later.name, None)
+                    self._save_times(times)
+
+    def run(self, stages: Sequence[str] = STAGES, force: bool = False) -> dict:
+        for name in stages:
+            stage_named(name)  # an unknown name fails before anything runs
+        self.prepare()
+        for name in stages:
+            if not force and self.is_done(name):
+                self.log(f'[pipeline] {name}: complete, skipped')
+                continue
+            evaluation = stage_named(name).kind == 'evaluation'
+            if not evaluation:
+                self.set_aside_outputs(name, include_stage=force)
+            start = time.perf_counter()
+            self.run_stage(name)
+            times = self._load_times()
+            # resumed stages add up their parts; evaluation reruns every time, so it keeps its latest time
+            previous = 0.0 if evaluation else times.get(name, 0.0)
+            times[name] = previous + time.perf_counter() - start
+            self._save_times(times)
+        times = self._load_times()
+        results = self._load_results()
+        self.log(format_table(results, times))
+        return dict(results=results, times=times)
+
+    def _load_times(self) -> dict:
+        path = osp.join(self.work_dir, TIMES_FILE)
+        return json.load(open(path)) if osp.isfile(path) else {}
+
+    def _save_times(self, times: dict) -> None:
+        with atomic_path(osp.join(self.work_dir, TIMES_FILE)) as tmp:
+            with open(tmp, 'w') as f:
+                json.dump(times, f, indent=1)
+
+    def _load_results(self) -> dict:
+        path = osp.join(self.work_dir, RESULTS_FILE)
+        return json.load(open(path)) if osp.isfile(path) else {}
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def format_table(results: dict, times: dict) -> str:
+    """The run's summary: quality of every stage's output and the time each stage took."""
+    lines = ['| stage | result | time (s) |', '|---|---|---|']
+    for stage in STAGE_TABLE:
+        result = results.get(stage.name, {})
+        summary = stage.summary(result) if stage.summary and result else ''
+        t = times.get(stage.name)
+        lines.append(f"| {stage.title} | {summary} | {'' if t is None else f'{t:.0f}'} |")
+    return '\n'.join(lines)
