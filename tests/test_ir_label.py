@@ -273,3 +273,25 @@ def test_overlay_shows_every_stage_output_that_exists(toy_voc, full_run, tmp_pat
     path, = write_stage_overlays(full_run, [item], str(tmp_path))
     h, w = mask.shape
     assert np.asarray(Image.open(path)).shape == (h + CAPTION_HEIGHT, 5 * w + 4 * PANEL_GAP, 3)
+
+
+def test_the_stage_runs_from_python_as_from_its_tool(toy_voc, full_run, tmp_path, capsys):
+    from mmssc.stages import ir_labels
+    root = toy_voc[0]
+    work = str(tmp_path / 'work')
+    write_synthetic_cams(root, work, toy_ids(root))
+    written = ir_labels.run(work, TINY_CFG, 'ImageSets/Segmentation/train.txt', workers=1,
+                            cfg_options={'test_dataloader.dataset.data_root': root})
+    assert written == len(toy_ids(root))
+    assert png_bytes(work) == png_bytes(full_run)
+    assert ir_labels.run(work, TINY_CFG, 'ImageSets/Segmentation/train.txt', workers=1,
+                         cfg_options={'test_dataloader.dataset.data_root': root}) == 0   # finished: skipped
+
+
+def test_every_stage_module_has_one_typed_run():
+    import importlib
+    import inspect
+    for name in ('superpixels', 'cams', 'ir_labels', 'pseudo_masks', 'evaluation'):
+        run = importlib.import_module(f'mmssc.stages.{name}').run
+        parameters = inspect.signature(run).parameters.values()
+        assert all(p.annotation is not inspect.Parameter.empty for p in parameters), name
