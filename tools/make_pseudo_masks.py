@@ -9,21 +9,11 @@
     torchrun --nproc_per_node 8 tools/make_pseudo_masks.py IRN_CONFIG IRN_CHECKPOINT --work-dir W
 
 The images are the config's ``infer_dataloader.dataset`` (``--ann-file`` replaces its list, relative to its
-``data_root``); their CAMs are ``W/cams/<id>.npz`` (stage 2). For each image:
-
-1. boundary map e at stride 4 from the image and its flip (:meth:`mmssc.models.IRNet.boundary_map`; images are
-   padded to 512 like IRN, larger ones keep their size instead of failing as IRN's fixed 512 padding does);
-2. random walk of the stride-4 CAMs, ×4 bilinear upsampling, division by the global max, background plane 0.25
-   (:func:`mmssc.random_walk.random_walk_scores`; sparse, on the GPU when there is one);
-3. ``W/pseudo_masks/<id>.png``: the argmax as labels 0 (background) / c+1 (the CAM file's class c), a palette PNG;
-4. ``W/pseudo_masks_confident/<id>.png``: the same with the less confident half of every predicted class region
-   set to 255 (:mod:`mmssc.confidence_mask`), computed from the scores in memory (IRN/SSC saved ~2 MB of scores per
-   image for that). Stage 5 trains on this folder; 255 is ignored by mmseg's losses.
-
-An image is done when both files exist; files are written atomically, so an interrupted run resumes where it
-stopped and gives the same files as one uninterrupted run. Missing CAM files, images or the checkpoint are one
-error naming the file(s) before anything is written. The checkpoint holds the backbone too, so the backbone's
-ImageNet weight file is not needed here.
+``data_root``); their CAMs are ``W/cams/<id>.npz``. Each image gets ``W/pseudo_masks/<id>.png`` (the random walk's
+argmax, 0 = background, c+1 = class c) and ``W/pseudo_masks_confident/<id>.png`` (its less confident half per class
+set to 255: what the ``segmentation`` stage trains on); the steps are in :mod:`mmssc.stages.pseudo_masks`. Finished
+images are skipped and files are written atomically, so an interrupted run resumes; missing CAM files are one error
+naming them before anything is written.
 """
 import argparse
 import os.path as osp

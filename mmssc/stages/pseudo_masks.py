@@ -1,15 +1,8 @@
 """The ``pseudo_masks`` stage: IRN boundaries → random walk of the CAMs → pseudo masks and confident pseudo masks
-(docs/method.md, 'Random walk' and 'Confidence masks'). ``tools/make_pseudo_masks.py`` is its command line:
+(docs/method.md, 'Random walk' and 'Confidence masks'); ``tools/make_pseudo_masks.py`` is its command line.
 
-    python tools/make_pseudo_masks.py IRN_CONFIG IRN_CHECKPOINT --work-dir W [--ann-file LIST]
-        [--device cuda] [--workers 2] [--edge-pad-size 512] [--bg-threshold 0.25] [--beta 10] [--exp-times 8]
-        [--radius 5] [--confident-fraction 0.5] [--show-dir W/vis/pseudo_masks --show-num 20]
-        [--cfg-options KEY=VALUE ...]
-    # several processes / GPUs: each takes every WORLD_SIZE-th pending image
-    torchrun --nproc_per_node 8 tools/make_pseudo_masks.py IRN_CONFIG IRN_CHECKPOINT --work-dir W
-
-The images are the config's ``infer_dataloader.dataset`` (``--ann-file`` replaces its list, relative to its
-``data_root``); their CAMs are ``W/cams/<id>.npz`` (stage 2). For each image:
+The images are the config's ``infer_dataloader.dataset`` (``ann_file`` replaces its list, relative to its
+``data_root``); their CAMs are ``W/cams/<id>.npz`` (the ``cams`` stage). For each image:
 
 1. boundary map e at stride 4 from the image and its flip (:meth:`mmssc.models.IRNet.boundary_map`; images are
    padded to 512 like IRN, larger ones keep their size instead of failing as IRN's fixed 512 padding does);
