@@ -1,5 +1,6 @@
 """Datasets and transforms (registered into mmseg's DATASETS / TRANSFORMS)."""
 from .apply_confidence_mask import ApplyConfidenceMask, read_confidence_mask
+from .confidence_field import LoadConfidenceMask, PackBECOInputs
 from .class_list_seg import ClassListSegDataset
 from .coco import COCO_CLASSES, COCOClsDataset, read_coco_instances
 from .coco_seg import COCO_SEG_CLASSES, COCOSegDataset
@@ -18,5 +19,6 @@ __all__ = ['ImageLabelDataset', 'VOCClsDataset', 'COCOClsDataset', 'VOC_CLASSES'
            'read_coco_instances', 'load_class_names', 'read_label_file', 'LoadImageRGB', 'LoadSuperpixels',
            'RandomLongSideResize', 'RandomCropWithPad', 'RelabelSuperpixels', 'PackClsInputs', 'ApplyConfidenceMask',
            'read_confidence_mask', 'ClassListSegDataset', 'COCO_SEG_CLASSES', 'COCOSegDataset', 'SegRandomResizedCrop',
+           'LoadConfidenceMask', 'PackBECOInputs',
            'IRLabelDataset', 'LoadIRLabel', 'RandomRescale', 'RescaleSegMaps', 'TopLeftCropWithPad',
            'make_demo_dataset', 'load_demo_manifest', 'demo_statistics', 'scene_layers']

@@ -1,5 +1,6 @@
 """Registered models and model parts (one file per concept of the paper)."""
 from .asm_loss import ASMLoss, erode_like_opencv
+from .beco_segmentor import BECOSegmentor, BECOSettings, beco_step
 from .deeplab_vgg16 import DeepLabVGG16
 from .deeplabv2_head import DeepLabV2Head
 from .drs import DRS, DRSHooks, drs
@@ -12,4 +13,5 @@ from .timm_backbone import TimmFeatureBackbone
 from .tiny_cam_classifier import TinyCAMClassifier
 
 __all__ = ['ASMLoss', 'erode_like_opencv', 'DeepLabVGG16', 'DeepLabV2Head', 'DRS', 'DRSHooks', 'drs', 'IRNet', 'irn_loss_terms', 'PathIndex', 'PerceptualLoss', 'PixelL1Loss',
-           'PixelL2Loss', 'ReconstructionHead', 'SSCCAMClassifier', 'TimmFeatureBackbone', 'TinyCAMClassifier']
+           'PixelL2Loss', 'ReconstructionHead', 'SSCCAMClassifier', 'TimmFeatureBackbone', 'TinyCAMClassifier',
+           'BECOSegmentor', 'BECOSettings', 'beco_step']
