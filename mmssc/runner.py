@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .fileio import atomic_path
-from .stage_files import PER_IMAGE_SUFFIX, dataset_items, pending_ids, stage_dir
+from .stage_files import PER_IMAGE_SUFFIX, STAGE_DIRS, dataset_items, pending_ids, stage_dir
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'infer_dataloader')
@@ -54,6 +54,7 @@ RESULTS_FILE = 'pipeline_results.json'
 IMAGE_LIST_FILE = 'image_list.txt'
 DIST_TRAIN = 'tools/dist_train.sh'
 KINDS = ('data', 'train', 'per_image', 'evaluation')
+PIPELINE_INPUTS_KEY = 'pipeline_inputs'  # a stage config's own {config key: work_dir folder}
 
 
 def _pct(value) -> str:
@@ -63,6 +64,14 @@ def _pct(value) -> str:
 
 def _miou_summary(result: dict) -> str:
     return f"mIoU {_pct(result.get('mIoU'))}"
+
+
+def _seed_summary(result: dict) -> str:
+    return f"seed mIoU {_pct(result.get('mIoU'))} (background threshold 0.2)"
+
+
+def _test_split_summary(result: dict) -> str:
+    return f"mIoU {_pct(result.get('mIoU'))} (test split)"
 
 
 def _ir_label_summary(result: dict) -> str:
@@ -75,7 +84,7 @@ class Stage:
 
     name: the stage name (``--stages``, ``stage_args`` / ``stage_cfg_options`` keys, results and times keys).
     kind: one of :data:`KINDS`; the runner has one completion check and one command builder per kind.
-    title: its row in the final table; ``summary`` formats its entry of the results (None: no result column).
+    summary: formats its entry of the results in the final table (None: no result column).
     tool: the script it runs, relative to the repository.
     config_key: ``train`` rows: the pipeline-config key naming the stage config.
     config_of: other rows: the training stage whose config (as that stage's ``stage_cfg_options`` changed it)
@@ -87,14 +96,14 @@ class Stage:
         stage reruns; a ``per_image`` stage is complete when every image has its file in each of them.
     data_prefix_key: ``data``: the stage-1 training dataset's ``data_prefix`` entry naming the folder (next to the
         images, part of the data: never set aside) that gets one file per training image.
-    train_inputs: ``train``: config keys pointed at work_dir folders (absolute paths) of earlier stages.
+    train_inputs: ``train``: config keys pointed at work_dir folders (absolute paths) of earlier stages; the
+        defaults, which a stage config's ``pipeline_inputs`` updates (:meth:`StageRunner.train_inputs`).
     class_count_keys: config keys set from the names in the pipeline config's ``classes_file``: the count plus
         the value (1 for a segmenter's background class).
     overlays: write the per-stage overlays (``vis/stages``) after it.
     """
     name: str
     kind: str
-    title: str
     tool: str = ''
     config_key: str = ''
     config_of: str = ''
@@ -114,25 +123,25 @@ class Stage:
 
 
 STAGE_TABLE: Tuple[Stage, ...] = (
-    Stage('superpixels', 'data', 'superpixels', tool='tools/make_superpixels.py', config_of='cam_classifier',
+    Stage('superpixels', 'data', tool='tools/make_superpixels.py', config_of='cam_classifier',
           data_prefix_key='superpixel_path'),
-    Stage('cam_classifier', 'train', 'CAM classifier (stage 1)', tool='tools/train.py', config_key='cam_config',
+    Stage('cam_classifier', 'train', tool='tools/train.py', config_key='cam_config',
           outputs=('cam_classifier',),
           class_count_keys={'model.num_classes': 0, 'model.reconstruction_head.num_classes': 0}),
-    Stage('cams', 'per_image', 'CAM seeds (bg 0.2)', tool='tools/make_cam.py', config_of='cam_classifier',
-          loads_checkpoint=True, distributed=True, outputs=('cams',), summary=_miou_summary),
-    Stage('ir_labels', 'per_image', 'IR labels', tool='tools/make_ir_label.py', config_of='cam_classifier',
+    Stage('cams', 'per_image', tool='tools/make_cam.py', config_of='cam_classifier',
+          loads_checkpoint=True, distributed=True, outputs=('cams',), summary=_seed_summary),
+    Stage('ir_labels', 'per_image', tool='tools/make_ir_label.py', config_of='cam_classifier',
           outputs=('ir_labels',), summary=_ir_label_summary),
-    Stage('irn', 'train', 'IRN', tool='tools/train.py', config_key='irn_config', outputs=('irn',),
+    Stage('irn', 'train', tool='tools/train.py', config_key='irn_config', outputs=('irn',),
           train_inputs={'train_dataloader.dataset.data_prefix.seg_map_path': 'ir_labels'}),
-    Stage('pseudo_masks', 'per_image', 'pseudo masks', tool='tools/make_pseudo_masks.py', config_of='irn',
+    Stage('pseudo_masks', 'per_image', tool='tools/make_pseudo_masks.py', config_of='irn',
           loads_checkpoint=True, distributed=True, outputs=('pseudo_masks', 'pseudo_masks_confident'),
           overlays=True, summary=_miou_summary),
-    Stage('segmentation', 'train', 'segmentation (test split)', tool='tools/train.py', config_key='seg_config',
-          outputs=('segmentation',), summary=_miou_summary,
+    Stage('segmentation', 'train', tool='tools/train.py', config_key='seg_config',
+          outputs=('segmentation',), summary=_test_split_summary,
           train_inputs={'train_dataloader.dataset.data_prefix.seg_map_path': 'pseudo_masks_confident'},
           class_count_keys={'model.decode_head.num_classes': 1}),
-    Stage('evaluation', 'evaluation', 'evaluation'),
+    Stage('evaluation', 'evaluation'),
 )
 STAGES = tuple(stage.name for stage in STAGE_TABLE)
 _STAGE_BY_NAME = {stage.name: stage for stage in STAGE_TABLE}
@@ -231,11 +240,23 @@ class StageRunner:
             options.update({key: count + extra for key, extra in source.class_count_keys.items()})
         if with_inputs:
             options.update({key: osp.abspath(stage_dir(self.work_dir, folder))
-                            for key, folder in stage.train_inputs.items()})
+                            for key, folder in self.train_inputs(name).items()})
         if source.name != name:
             options.update(self.stage_cfg_options.get(source.name, {}))
         options.update(self.stage_cfg_options.get(name, {}))
         return options
+
+    def train_inputs(self, name: str) -> Dict[str, str]:
+        """Config key → work_dir folder for training stage ``name``: the table's ``train_inputs``, updated by its
+        stage config's own ``pipeline_inputs`` (BECO configs read the label from ``pseudo_masks``)."""
+        inputs = dict(stage_named(name).train_inputs)
+        declared = self.configs[name].get(PIPELINE_INPUTS_KEY) or {}
+        for key, folder in declared.items():
+            if folder not in STAGE_DIRS:
+                raise KeyError(f'{self.config_path(name)}: {PIPELINE_INPUTS_KEY}[{key!r}] = {folder!r} is not a '
+                               f'work_dir folder; known: {", ".join(STAGE_DIRS)}')
+        inputs.update(declared)
+        return inputs
 
     def checkpoint(self, name: str) -> str:
         """The final checkpoint of training stage ``name`` (its schedule as ``stage_cfg_options`` set it)."""
@@ -511,5 +532,5 @@ def format_table(results: dict, times: dict) -> str:
         result = results.get(stage.name, {})
         summary = stage.summary(result) if stage.summary and result else ''
         t = times.get(stage.name)
-        lines.append(f"| {stage.title} | {summary} | {'' if t is None else f'{t:.0f}'} |")
+        lines.append(f"| {stage.name} | {summary} | {'' if t is None else f'{t:.0f}'} |")
     return '\n'.join(lines)

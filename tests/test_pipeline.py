@@ -52,7 +52,7 @@ def test_every_stage_runs_and_the_table_reports_them(finished_run):
     times = json.load(open(osp.join(work_dir, 'pipeline_times.json')))
     assert set(times) == {'superpixels', 'cam_classifier', 'cams', 'ir_labels', 'irn', 'pseudo_masks',
                           'segmentation', 'evaluation'}
-    for row in ('CAM seeds', 'IR labels', 'pseudo masks', 'segmentation (test split)'):
+    for row in ('| cams | seed mIoU', '| ir_labels | precision', '| pseudo_masks | mIoU', '| segmentation | mIoU'):
         assert row in log
     assert f"mIoU {results['pseudo_masks']['mIoU']:.1f}" in log
     assert os.listdir(osp.join(work_dir, 'vis', 'stages'))       # overlays for people to look at
