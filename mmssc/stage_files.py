@@ -36,7 +36,25 @@ docs/method.md, 'Superpixels')
                                                                                what
                                                                                stage 5 trains on (mmseg ignores 255)
 5 segmentation      images,                 ``segmentation/``                  mmengine work_dir of stock mmseg training
-(train.py)          ``pseudo_masks_confident/``
+(train.py)          plain DeepLab-v2:                                          (plain: ``EncoderDecoder``; BECO:
+                    ``pseudo_masks_confident/``                                ``BECOSegmentor``, two networks)
+                    (the label, 255 ignored);
+                    BECO (the default of
+                    configs/pipeline/voc.py,
+                    coco.py): the label
+                    ``pseudo_masks/<id>.png``
+                    and its confidence Mk
+                    ``pseudo_masks_confident/
+                    <id>.png`` (255 = uncertain
+                    ⇒ Mk = 0, else Mk = 1;
+                    read next to the label
+                    folder), or a 0/1 (0/255)
+                    mask folder
+                    (``LoadConfidenceMask``,
+                    conf_format='binary');
+                    a stage config's
+                    ``pipeline_inputs`` names
+                    the folders it reads
 evaluation          any of the folders      (printed; ``--out`` JSON)          mIoU, per-class IoU, fg precision/recall
 (eval_masks)        above + ground truth
 overlays            any of the above        ``vis/<stage>/``                   ``<id>.jpg``: image | CAM | IR label |

@@ -2,7 +2,7 @@
 #   python tools/pipeline.py configs/pipeline/coco.py --gpus 8
 # Data: data/coco/{train2014,val2014}, annotations/instances_{train,val}2014.json and the val2014 ground-truth masks
 # of tools/convert_coco.py (docs/data.md, 'COCO 2014'); the superpixel stage makes data/coco/superpixels.
-# Batch sizes are per process: coco_deeplabv2.py is set for 8 GPUs (8 × 2 = the paper's 16); coco_cls.py and
+# Batch sizes are per process: coco_beco.py is set for 8 GPUs (8 × 2 = the paper's 16); coco_cls.py and
 # coco_irn.py hold VOC's single-GPU totals (6, 16), so with --gpus 8 add irn={'train_dataloader.batch_size': 2}
 # to stage_cfg_options below to keep IRN's 16.
 work_dir = 'work_dirs/ssc_coco'
@@ -15,7 +15,9 @@ data_root = 'data/coco'
 # val2014, its config's test split.
 cam_config = 'configs/ssc/coco_cls.py'
 irn_config = 'configs/ssc/coco_irn.py'
-seg_config = 'configs/ssc/coco_deeplabv2.py'
+# BECO co-training (configs/ssc/coco_beco.py); configs/ssc/coco_deeplabv2.py trains one network on the confident
+# pixels only (--cfg-options seg_config=...).
+seg_config = 'configs/ssc/coco_beco.py'
 stage_cfg_options = dict(cam_classifier={
     'test_dataloader.dataset.instances_file': 'annotations/instances_train2014.json',
     'test_dataloader.dataset.data_prefix.img_path': 'train2014'})

@@ -12,4 +12,6 @@ pseudo_mask_list = 'ImageSets/Segmentation/train_aug.txt'   # CAMs, IR labels an
 eval_list = 'ImageSets/Segmentation/train.txt'              # seeds, IR labels, pseudo masks scored on train (1,464)
 cam_config = 'configs/ssc/voc_cls.py'                       # the segmenter is tested on val, its config's test split
 irn_config = 'configs/ssc/voc_irn.py'
-seg_config = 'configs/ssc/voc_deeplabv2.py'
+# BECO co-training as the official code trains the segmenter (labels pseudo_masks/, confidence pseudo_masks_confident/);
+# configs/ssc/voc_deeplabv2.py trains one network on the confident pixels only (--cfg-options seg_config=...).
+seg_config = 'configs/ssc/voc_beco.py'
