@@ -1,10 +1,11 @@
 """A folder of images with image-level labels: the dataset every stage-1 dataset builds on.
 
 Each item carries ``img_path``, ``img_id``, ``gt_label`` (float32 multi-hot over the classes), and, when the
-folders are configured, ``seg_map_path`` (ground-truth or pseudo masks) and ``superpixel_path``. Labels come from
+folders are configured, ``seg_map_path`` (ground-truth or pseudo masks), ``superpixel_path`` and
+``saliency_path`` (saliency maps, I²CRC). Labels come from
 an image-label file (CSV/JSON, see :mod:`.image_labels`) or are derived from the masks. Everything that can be
 checked without decoding images is checked when the dataset is built, and each problem is one error naming the
-file and the image: a missing image, mask or superpixel map, a label naming an unknown class, an image with no
+file and the image: a missing image, mask, superpixel or saliency map, a label naming an unknown class, an image with no
 label. Corrupt images and superpixel maps of the wrong size are caught when the item is loaded.
 """
 import os
@@ -36,7 +37,8 @@ class ImageLabelDataset(BaseDataset):
         ann_file: optional text file listing the image ids to use, one per line. Without it, the ids of the
             label file, or else every image in the image folder.
         data_prefix: ``img_path`` (images), optional ``seg_map_path`` (masks: labels and evaluation),
-            optional ``superpixel_path`` (superpixel PNGs).
+            optional ``superpixel_path`` (superpixel PNGs), optional ``saliency_path`` (grayscale saliency
+            PNGs 0..255, one per image, named ``<id>`` + ``saliency_suffix``; every one must exist).
         superpixels: ``None`` (not used), ``'required'`` (every map must exist) or ``'generate'`` (missing
             maps are made on the fly by :func:`mmssc.superpixels.make_superpixels` and cached in the folder).
         label_source: one of :attr:`LABEL_SOURCES`. Here ``'auto'`` and ``'masks'`` both mean the label file
@@ -51,6 +53,7 @@ class ImageLabelDataset(BaseDataset):
                  img_suffix: str = '.jpg',
                  seg_map_suffix: str = '.png',
                  superpixel_suffix: str = '.png',
+                 saliency_suffix: str = '.png',
                  superpixels: Optional[str] = None,
                  data_prefix: dict = dict(img_path=''),
                  metainfo: Optional[dict] = None,
@@ -69,6 +72,7 @@ class ImageLabelDataset(BaseDataset):
         self.img_suffix = img_suffix
         self.seg_map_suffix = seg_map_suffix
         self.superpixel_suffix = superpixel_suffix
+        self.saliency_suffix = saliency_suffix
         self.superpixels = superpixels
         metainfo = dict(metainfo or {})
         names = classes if classes is not None else metainfo.get('classes', self.METAINFO.get('classes'))
@@ -150,6 +154,11 @@ class ImageLabelDataset(BaseDataset):
         if self.superpixels == 'required':
             raise_missing_files(sp_paths, 'superpixel maps',
                                 "\nmake them with tools/make_superpixels.py, or set superpixels='generate'")
+        sal_dir = self.data_prefix.get('saliency_path')
+        sal_paths = [osp.join(sal_dir, i + self.saliency_suffix) for i in ids] if sal_dir else None
+        if sal_paths:
+            raise_missing_files(sal_paths, 'saliency maps', '\nI²CRC needs one saliency map per image from a '
+                                'salient-object detector (docs/stages.md, "I²CRC")')
 
         labels = self.load_labels(ids)
         source = self.describe_labels()
@@ -168,6 +177,8 @@ class ImageLabelDataset(BaseDataset):
             if sp_paths:
                 info['superpixel_path'] = sp_paths[k]
                 info['generate_superpixels'] = self.superpixels == 'generate'
+            if sal_paths:
+                info['saliency_path'] = sal_paths[k]
             data_list.append(info)
         print_log(f'{type(self).__name__}: {len(data_list)} images, {len(classes)} classes, labels from '
                   f'{source}', logger='current')

@@ -112,8 +112,10 @@ class RandomCropWithPad(BaseTransform):
 
     The image becomes float32, padded with ``img_pad_value`` (the normalisation mean, so padding normalises to
     0 as in the official code). Superpixels are padded with 0 (their own region, distinct from every real id
-    thanks to the +1); other maps in ``seg_fields`` with ``seg_pad_value`` (255 = ignore).
+    thanks to the +1), saliency with 0 (not salient); other maps in ``seg_fields`` with ``seg_pad_value``
+    (255 = ignore).
     """
+    ZERO_PADDED_FIELDS = ('gt_superpixels', 'gt_saliency')
 
     def __init__(self, crop_size: int = 512, img_pad_value: Sequence[float] = IMAGENET_MEAN_RGB,
                  seg_pad_value: int = 255):
@@ -137,7 +139,7 @@ class RandomCropWithPad(BaseTransform):
         results['img'] = img
         for key in results.get('seg_fields', []):
             seg = results[key]
-            pad = 0 if key == 'gt_superpixels' else self.seg_pad_value
+            pad = 0 if key in self.ZERO_PADDED_FIELDS else self.seg_pad_value
             out = np.full((c, c), pad, seg.dtype)
             out[dst] = seg[src]
             results[key] = out
@@ -163,12 +165,12 @@ class RelabelSuperpixels(BaseTransform):
 class PackClsInputs(BaseTransform):
     """Pack ``img`` as a C×H×W tensor and labels, superpixels and masks into a ``SegDataSample``.
 
-    The sample carries ``gt_label`` (multi-hot float32), ``gt_superpixels`` and ``gt_sem_seg`` (PixelData,
-    1×H×W) when present, and the listed meta keys.
+    The sample carries ``gt_label`` (multi-hot float32), ``gt_superpixels``, ``gt_saliency`` (uint8 0..255)
+    and ``gt_sem_seg`` (PixelData, 1×H×W) when present, and the listed meta keys.
     """
 
     def __init__(self, meta_keys: Sequence[str] = ('img_id', 'img_path', 'seg_map_path', 'superpixel_path',
-                                                    'ori_shape', 'img_shape', 'scale_factor', 'flip',
+                                                    'saliency_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
                                                     'flip_direction', 'label_indices')):
         self.meta_keys = tuple(meta_keys)
 
@@ -179,6 +181,9 @@ class PackClsInputs(BaseTransform):
             sample.gt_label = torch.as_tensor(np.asarray(results['gt_label'], np.float32))
         if 'gt_superpixels' in results:
             sample.gt_superpixels = PixelData(data=torch.from_numpy(results['gt_superpixels'][None].copy()))
+        if 'gt_saliency' in results:
+            sample.gt_saliency = PixelData(data=torch.from_numpy(np.asarray(results['gt_saliency'], np.uint8)[None]
+                                                                 .copy()))
         if 'gt_seg_map' in results:
             sample.gt_sem_seg = PixelData(data=torch.from_numpy(results['gt_seg_map'][None].astype(np.int64)))
         sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})

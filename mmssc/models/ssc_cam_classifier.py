@@ -69,6 +69,13 @@ class SSCCAMClassifier(BaseModel):
         reconstruction_loss: loss between reconstruction and input (``PerceptualLoss``, ``PixelL1Loss``, ...);
             its ``loss_weight`` is β_p.
         asm_loss: :class:`ASMLoss` config (``loss_weight`` = β_a) or None; switched on by ``ASMWarmupHook``.
+        classifier: None (the bias-free 1×1 conv of SSC) or the config of a CAM head mapping the feature map to
+            the C CAM channels (``in_channels`` and ``num_classes`` are filled in), e.g. I²CRC's
+            :class:`I2CRCCamHead`.
+        relation_losses: configs of losses called as ``loss(cam, labels, saliency)`` with the raw CAM
+            (B×C×h×w), the multi-hot labels (B×C) and the saliency in [0, 1] at the input size (B×H×W, from
+            ``LoadSaliency``); each adds its ``loss_name`` term (I²CRC's :class:`ClassAgnosticDistanceLoss` and
+            :class:`ClassSpecificDistanceLoss`, docs/method.md, 'I²CRC').
         cdr_autocast: run the reconstruction head and its loss network under bf16 autocast. Off by default (the
             official code is fp32); about 1.75× faster CDR on CPUs with AVX512-BF16 (benchmarks/stage1_step.py).
         cdr_checkpoint_chunk: n (default 1): run the CDR branch n samples at a time (:meth:`cdr_loss`): the loss
@@ -89,6 +96,8 @@ class SSCCAMClassifier(BaseModel):
                  reconstruction_head: Optional[dict] = None,
                  reconstruction_loss: Optional[dict] = None,
                  asm_loss: Optional[dict] = None,
+                 classifier: Optional[dict] = None,
+                 relation_losses: Optional[Sequence[dict]] = None,
                  cdr_autocast: bool = False,
                  cdr_checkpoint_chunk: Optional[int] = 1,
                  data_preprocessor: Optional[dict] = None,
@@ -102,7 +111,11 @@ class SSCCAMClassifier(BaseModel):
         if in_channels is None:
             with torch.no_grad():
                 in_channels = self.backbone(torch.zeros(1, 3, 64, 64))[feature_index].shape[1]
-        self.classifier = nn.Conv2d(in_channels, num_classes, 1, bias=False)
+        if classifier is None:
+            self.classifier = nn.Conv2d(in_channels, num_classes, 1, bias=False)
+        else:
+            self.classifier = MODELS.build(dict(classifier, in_channels=in_channels, num_classes=num_classes))
+        self.relation_losses = nn.ModuleList([MODELS.build(cfg) for cfg in relation_losses or ()])
 
         if (reconstruction_head is None) != (reconstruction_loss is None):
             raise ValueError('reconstruction_head and reconstruction_loss go together: set both (CDR on) or '
@@ -157,7 +170,23 @@ class SSCCAMClassifier(BaseModel):
         if self.asm_loss is not None and self.asm_enabled:
             superpixels = torch.stack([s.gt_superpixels.data[0] for s in data_samples])
             losses['loss_asm'] = self.asm_loss(cam, superpixels, labels)
+        if len(self.relation_losses):
+            saliency = self._saliency(data_samples, inputs).to(cam)
+            for relation_loss in self.relation_losses:
+                losses[relation_loss.loss_name] = relation_loss(cam, labels, saliency)
         return losses
+
+    @staticmethod
+    def _saliency(data_samples: List, inputs: torch.Tensor) -> torch.Tensor:
+        """The batch's saliency maps in [0, 1] (B×H×W), checked against the input size."""
+        if not all('gt_saliency' in sample for sample in data_samples):
+            raise KeyError('model.relation_losses need saliency maps: add LoadSaliency to the training pipeline and '
+                           "data_prefix['saliency_path'] to the dataset")
+        saliency = torch.stack([sample.gt_saliency.data[0] for sample in data_samples]).float() / 255
+        if saliency.shape[-2:] != inputs.shape[-2:]:
+            raise ValueError(f'saliency maps are {tuple(saliency.shape[-2:])} but the inputs '
+                             f'{tuple(inputs.shape[-2:])}: resize/crop them together (seg_fields)')
+        return saliency.to(inputs.device)
 
     def _reconstruct(self, cam: torch.Tensor) -> torch.Tensor:
         with torch.autocast(cam.device.type, dtype=torch.bfloat16, enabled=self.cdr_autocast):

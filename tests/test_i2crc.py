@@ -1,0 +1,200 @@
+"""I²CRC: saliency input, the two relation losses against plain-loop references, the classifier recipe, the
+pseudo-label rule and the label refinement (docs/method.md, 'I²CRC')."""
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from mmssc.datasets import LoadImageRGB, LoadSaliency, PackClsInputs, RandomCropWithPad, SquareResize
+from mmssc.models import ClassAgnosticDistanceLoss, ClassSpecificDistanceLoss, center_loss
+from mmssc.models.saliency_prototypes import saliency_prototype
+
+
+# ----------------------------------------------------------------------------------------------- saliency input
+def _write_folder(root, sizes, saliency_sizes=None):
+    """Images <id>.png with labels.csv and saliency maps; returns the ids."""
+    import os
+    os.makedirs(osp.join(root, 'images'), exist_ok=True)
+    os.makedirs(osp.join(root, 'saliency'), exist_ok=True)
+    rng = np.random.default_rng(0)
+    ids = [f'im{k}' for k in range(len(sizes))]
+    for image_id, size, sal_size in zip(ids, sizes, saliency_sizes or sizes):
+        Image.fromarray(rng.integers(0, 255, (*size, 3), dtype=np.uint8)).save(osp.join(root, 'images',
+                                                                                       image_id + '.png'))
+        if sal_size is not None:
+            Image.fromarray(rng.integers(0, 255, sal_size, dtype=np.uint8)).save(osp.join(root, 'saliency',
+                                                                                         image_id + '.png'))
+    with open(osp.join(root, 'labels.csv'), 'w') as f:
+        f.write('image,labels\n' + ''.join(f'{i}.png,cat\n' for i in ids))
+    return ids
+
+
+def _dataset(root, pipeline=()):
+    from mmssc.datasets import ImageLabelDataset
+    return ImageLabelDataset(classes=['cat', 'dog'], label_file='labels.csv', data_root=root, img_suffix='.png',
+                             data_prefix=dict(img_path='images', saliency_path='saliency'), pipeline=list(pipeline))
+
+
+def test_missing_saliency_map_is_one_error_naming_it(tmp_path):
+    _write_folder(str(tmp_path), [(8, 8), (8, 8)], [(8, 8), None])
+    with pytest.raises(FileNotFoundError, match=r'1 saliency maps missing:\s+\S*saliency/im1\.png'):
+        _dataset(str(tmp_path))
+
+
+def test_saliency_of_another_size_is_one_error_naming_it(tmp_path):
+    _write_folder(str(tmp_path), [(8, 10)], [(10, 8)])
+    dataset = _dataset(str(tmp_path), [dict(type='LoadImageRGB'), dict(type='LoadSaliency')])
+    with pytest.raises(ValueError, match=r'saliency map \S*saliency/im0\.png is 10x8 but its image \S*im0\.png '
+                                         r'is 8x10'):
+        dataset[0]
+
+
+def test_saliency_travels_with_the_image_through_flip_crop_and_square_resize(tmp_path):
+    from mmseg.datasets.transforms import RandomFlip
+    _write_folder(str(tmp_path), [(6, 9)])
+    dataset = _dataset(str(tmp_path))
+    info = dataset.get_data_info(0)
+    results = LoadSaliency()(LoadImageRGB()(dict(info)))
+    saliency = results['gt_saliency'].copy()
+    assert saliency.dtype == np.uint8 and saliency.shape == (6, 9) and 'gt_saliency' in results['seg_fields']
+    results = RandomFlip(prob=1.0, direction='horizontal')(results)
+    np.testing.assert_array_equal(results['gt_saliency'], saliency[:, ::-1])
+    results = RandomCropWithPad(crop_size=12)(results)  # larger than the image: placed at an offset, padded
+    src_y, src_x, len_y, len_x, dst_y, dst_x = results['crop_box']
+    padded = np.zeros((12, 12), np.uint8)  # saliency pads with 0 (not salient), not the label's 255
+    padded[dst_y:dst_y + len_y, dst_x:dst_x + len_x] = saliency[:, ::-1]
+    np.testing.assert_array_equal(results['gt_saliency'], padded)
+    packed = PackClsInputs()(results)['data_samples']
+    np.testing.assert_array_equal(packed.gt_saliency.data[0].numpy(), padded)
+    square = SquareResize(4)(LoadSaliency()(LoadImageRGB()(dict(info))))
+    assert square['img'].shape == (4, 4, 3)
+    expected = np.asarray(Image.fromarray(saliency.astype(np.int32), mode='I').resize((4, 4), Image.NEAREST))
+    np.testing.assert_array_equal(square['gt_saliency'], expected)
+
+
+# ----------------------------------------------------------------------------------------------- relation losses
+def test_prototype_and_center_loss_on_hand_made_values():
+    cam_up = torch.tensor([[[[0.0, 2.0]]]])       # 1 image, 1 channel, 1×2 pixels
+    weight = torch.tensor([[[1.0, 0.5]]])
+    prototype, mass = saliency_prototype(cam_up, weight)
+    assert prototype.item() == pytest.approx(1.0 / 1.5, rel=1e-5) and mass.item() == pytest.approx(1.5 + 1e-5)
+    # official w² weighting: (1·(0 − 2/3))² + (0.5·(2 − 2/3))² = 8/9, over Σw = 1.5 (w-weighting would give 8/9·1.5)
+    assert center_loss(cam_up, weight).item() == pytest.approx((8 / 9) / (1.5 + 1e-5), rel=1e-5)
+
+
+def _reference_prototype(x, w):
+    total, mass = 0.0, 1e-5
+    for p in range(len(w)):
+        total = total + w[p] * x[p]
+        mass = mass + w[p]
+    return total / mass, mass
+
+
+def _reference_losses(cam, labels, saliency):
+    """Plain loops in float64 over images, classes and pixels; x̃ by F.interpolate (the upsampling is stock)."""
+    n_img, n_cls = labels.shape
+    cam_up = F.interpolate(cam, size=saliency.shape[-2:], mode='bilinear', align_corners=False)
+    single = [n for n in range(n_img) if float(labels[n].sum()) == 1]
+    center = {0.01: [], 0.025: []}
+    dist = []
+    for n in range(n_img):
+        s = saliency[n].reshape(-1)
+        for c in range(n_cls):
+            x = cam_up[n, c].reshape(-1)
+            mu_fg, _ = _reference_prototype(x, s)
+            mu_bg, _ = _reference_prototype(x, 1 - s)
+            dist.append((mu_bg - mu_fg) * labels[n, c])
+            if n in single:
+                for weight, w in ((0.01, s), (0.025, 1 - s)):
+                    mu, mass = _reference_prototype(x, w)
+                    spread = 0.0
+                    for p in range(len(w)):
+                        spread = spread + (w[p] * (x[p] - mu)) ** 2
+                    center[weight].append(spread / mass)
+    agnostic = sum(k * sum(v) / len(v) for k, v in center.items()) if single else cam.sum() * 0
+    return agnostic, 0.1 * sum(dist) / len(dist)
+
+
+@pytest.mark.parametrize('labels', [[[1, 0, 0], [0, 1, 1], [0, 0, 1]], [[1, 1, 0], [0, 1, 1], [1, 0, 1]]])
+def test_relation_losses_and_gradients_match_plain_loops(labels):
+    torch.manual_seed(0)
+    labels = torch.tensor(labels, dtype=torch.float64)
+    cam = torch.randn(3, 3, 3, 4, dtype=torch.float64)
+    saliency = torch.rand(3, 6, 8, dtype=torch.float64)
+    ref_cam = cam.clone().requires_grad_()
+    ref_agnostic, ref_specific = _reference_losses(ref_cam, labels, saliency)
+    for module, reference in ((ClassAgnosticDistanceLoss(), ref_agnostic),
+                              (ClassSpecificDistanceLoss(), ref_specific)):
+        x = cam.clone().requires_grad_()
+        value = module(x, labels, saliency)
+        assert value.item() == pytest.approx(float(reference.detach()), rel=1e-10, abs=1e-14)
+        value.backward()
+        ref_grad, = torch.autograd.grad(reference, ref_cam, retain_graph=True, allow_unused=True)
+        ref_grad = torch.zeros_like(cam) if ref_grad is None else ref_grad
+        torch.testing.assert_close(x.grad, ref_grad, rtol=1e-9, atol=1e-12)
+
+
+def test_class_agnostic_loss_uses_single_label_images_only():
+    torch.manual_seed(1)
+    cam, saliency = torch.randn(3, 2, 2, 2), torch.rand(3, 4, 4)
+    multi = torch.tensor([[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]])
+    loss = ClassAgnosticDistanceLoss()
+    x = cam.clone().requires_grad_()
+    zero = loss(x, multi, saliency)
+    assert zero.item() == 0.0 and zero.requires_grad  # no single-label image: 0, still in the graph
+    mixed = torch.tensor([[1.0, 1.0], [0.0, 1.0], [1.0, 1.0]])
+    alone = loss(cam[1:2], mixed[1:2], saliency[1:2])
+    assert loss(cam, mixed, saliency).item() == pytest.approx(alone.item(), rel=1e-6) and alone.item() > 0
+    # the restriction can be lifted: then the multi-label images count too
+    assert ClassAgnosticDistanceLoss(single_label_only=False)(cam, multi, saliency).item() > 0
+
+
+def test_class_specific_loss_on_hand_made_values():
+    cam = torch.tensor([[[[4.0, 0.0]], [[1.0, 3.0]]]])   # 2 classes, 1×2 pixels (already at the input size)
+    saliency = torch.tensor([[[1.0, 0.0]]])             # pixel 0 salient
+    labels = torch.tensor([[1.0, 0.0]])
+    # class 0: μ_fg ≈ 4, μ_bg ≈ 0 → gap −4; class 1 unlabelled → 0; mean over the 2 channels, × 0.1
+    value = ClassSpecificDistanceLoss()(cam, labels, saliency).item()
+    assert value == pytest.approx(0.1 * (-4.0) / 2, rel=1e-4)
+
+
+def _tiny_i2crc_classifier(**extra):
+    from mmssc.models import SSCCAMClassifier
+    return SSCCAMClassifier(
+        backbone=dict(type='I2CRCVGG16'), num_classes=3, in_channels=512, drs=None,
+        classifier=dict(type='I2CRCCamHead', channels=8),
+        data_preprocessor=dict(type='ImgDataPreprocessor', mean=[0, 0, 0], std=[1, 1, 1]),
+        relation_losses=[dict(type='ClassAgnosticDistanceLoss'), dict(type='ClassSpecificDistanceLoss')], **extra)
+
+
+def _samples(labels, saliency=None):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    samples = []
+    for k, label in enumerate(labels):
+        sample = SegDataSample()
+        sample.gt_label = torch.tensor(label, dtype=torch.float32)
+        if saliency is not None:
+            sample.gt_saliency = PixelData(data=saliency[k][None])
+        samples.append(sample)
+    return samples
+
+
+def test_classifier_adds_the_relation_losses_on_its_raw_cam():
+    torch.manual_seed(0)
+    model = _tiny_i2crc_classifier().eval()
+    inputs = torch.randn(2, 3, 32, 32)
+    saliency = torch.randint(0, 256, (2, 32, 32), dtype=torch.uint8)
+    labels = [[1.0, 0, 0], [0, 1.0, 1.0]]
+    losses = model.loss(inputs, _samples(labels, saliency))
+    cam = model.cam_features(inputs)
+    assert cam.shape == (2, 3, 4, 4)  # stride 8
+    y, s = torch.tensor(labels), saliency.float() / 255
+    assert losses['loss_center'].item() == pytest.approx(ClassAgnosticDistanceLoss()(cam, y, s).item(), rel=1e-5)
+    assert losses['loss_dist'].item() == pytest.approx(ClassSpecificDistanceLoss()(cam, y, s).item(), rel=1e-5)
+    assert set(losses) == {'loss_cls', 'loss_center', 'loss_dist'}
+    with pytest.raises(KeyError, match='LoadSaliency'):
+        model.loss(inputs, _samples(labels))
