@@ -55,6 +55,13 @@ docs/method.md, 'Superpixels')
                     a stage config's
                     ``pipeline_inputs`` names
                     the folders it reads
+I²CRC (docs/method.md, 'I²CRC'; the CAMs go to ``cams/`` in the format above, stages/i2crc_cams.py):
+saliency_labels     ``cams/``, saliency     ``saliency_labels/``               ``<id>.png``: label PNG as ``ir_labels``:
+(stages/                maps                                                   0 background, c+1 class c, 255 ignored
+saliency_labels.py)                                                            (the saliency-guided initial labels)
+refined_labels      ``saliency_labels/``,   ``refined_labels/``                ``<id>.png``: label PNG as above (labels
+(stages/            first-round                                                of the second segmentation round)
+label_refinement.py) predictions
 evaluation          any of the folders      (printed; ``--out`` JSON)          mIoU, per-class IoU, fg precision/recall
 (eval_masks)        above + ground truth
 overlays            any of the above        ``vis/<stage>/``                   ``<id>.jpg``: image | CAM | IR label |
@@ -78,11 +85,13 @@ STAGE_DIRS = dict(
     irn='irn',
     pseudo_masks='pseudo_masks',
     pseudo_masks_confident='pseudo_masks_confident',
+    saliency_labels='saliency_labels',
+    refined_labels='refined_labels',
     segmentation='segmentation',
     vis='vis',
 )
 PER_IMAGE_SUFFIX = dict(superpixels='.png', cams='.npz', ir_labels='.png', pseudo_masks='.png',
-                        pseudo_masks_confident='.png')
+                        pseudo_masks_confident='.png', saliency_labels='.png', refined_labels='.png')
 CAM_KEYS = ('keys', 'cam', 'high_res')
 BACKGROUND_LABEL = 0
 

@@ -198,3 +198,124 @@ def test_classifier_adds_the_relation_losses_on_its_raw_cam():
     assert set(losses) == {'loss_cls', 'loss_center', 'loss_dist'}
     with pytest.raises(KeyError, match='LoadSaliency'):
         model.loss(inputs, _samples(labels))
+
+
+# ----------------------------------------------------------------------------------------------- classifier recipe
+def test_official_optimizer_groups_and_schedule():
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile(osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs/i2crc/voc_cls.py'))
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    assert type(optimizer).__name__ == 'SGD'
+    lr = {}
+    names = {id(p): n for n, p in model.named_parameters()}
+    for group in optimizer.param_groups:
+        assert group['nesterov'] and group['momentum'] == 0.9 and group['weight_decay'] == 5e-4
+        for p in group['params']:
+            name = names[id(p)]
+            part = 'extra' if name.startswith('classifier.') else 'backbone'
+            lr.setdefault((part, name.rsplit('.', 1)[1]), set()).add(round(group['lr'], 8))
+    assert lr == {('backbone', 'weight'): {1e-3}, ('backbone', 'bias'): {2e-3}, ('extra', 'weight'): {1e-2},
+                  ('extra', 'bias'): {2e-2}}
+    assert cfg.param_scheduler[0]['milestones'] == [5, 10] and cfg.train_cfg.max_epochs == 30
+    assert cfg.train_dataloader.batch_size == 5
+
+
+def test_vgg16_d1_shape_init_and_local_weights(tmp_path):
+    from mmseg.registry import MODELS
+    from mmssc.models import I2CRCVGG16
+    torch.manual_seed(0)
+    backbone = I2CRCVGG16()
+    assert backbone(torch.zeros(1, 3, 64, 64))[0].shape == (1, 512, 8, 8)  # stride 8
+    conv5 = backbone.features[24]
+    assert conv5.dilation == (2, 2) and len(backbone.features) == 30  # no pool5
+    assert conv5.weight.std().item() == pytest.approx((2 / (9 * 512)) ** 0.5, rel=0.02)
+    assert conv5.bias.abs().max() == 0
+    state = {k: torch.full_like(v, 0.5) for k, v in backbone.state_dict().items()}
+    state['classifier.0.weight'] = torch.zeros(3)  # torchvision's fc layers: unused, not an error
+    torch.save(state, str(tmp_path / 'vgg16.pth'))
+    loaded = MODELS.build(dict(type='I2CRCVGG16', init_cfg=dict(type='Pretrained',
+                                                                checkpoint=str(tmp_path / 'vgg16.pth'))))
+    loaded.init_weights()
+    assert loaded.features[0].weight.eq(0.5).all() and loaded.features[28].bias.eq(0.5).all()
+    with pytest.raises(FileNotFoundError, match='backbone weights not found: .*missing.pth'):
+        missing = dict(type='Pretrained', checkpoint=str(tmp_path / 'missing.pth'))
+        MODELS.build(dict(type='SSCCAMClassifier', num_classes=3, in_channels=512, drs=None,
+                          backbone=dict(type='I2CRCVGG16', init_cfg=missing)))
+
+
+def test_cam_extraction_quantises_and_resizes_bicubic():
+    import cv2
+    from mmssc.stages.i2crc_cams import quantised_cams
+    features = torch.tensor([[[-1.0, 2.0], [4.0, 1.0]], [[0.0, 0.0], [0.0, 0.0]], [[3.0, 3.0], [3.0, 0.0]]])
+    maps = quantised_cams(features, [0, 2], (4, 6))
+    assert maps.dtype == np.uint8 and maps.shape == (2, 4, 6)
+    q0 = np.array([[0, 127], [255, 63]], np.uint8)  # ReLU, /(4 + 1e-8), ×255, truncated
+    np.testing.assert_array_equal(maps[0], cv2.resize(q0, (6, 4), interpolation=cv2.INTER_CUBIC))
+
+
+# ----------------------------------------------------------------------------------------------- pseudo-label rule
+def _rule(cam, saliency, keys=(2,), **settings):
+    from mmssc.stages.saliency_labels import SaliencyLabelSettings, saliency_labels
+    settings = dict(dict(min_foreground=0.0), **settings)
+    return saliency_labels(list(keys), np.asarray(cam, np.float64), np.asarray(saliency, np.uint8),
+                           SaliencyLabelSettings(**settings))
+
+
+def test_saliency_label_rule_branches():
+    # one class (label 3); CAM already spans 0..1, so the min-max normalisation keeps it
+    cam = [[[0.0, 1.0, 0.6, 0.2, 0.6, 0.95]]]
+    sal = [[255, 0, 0, 0, 200, 250]]
+    # px0: bg score 0 (< 0.3 floor), class 0 → all zero → argmax background; salient (255 ≥ 32) → 255
+    # px1: bg 1.0 and class 1.0 both > 0.9 → conflict 255
+    # px2: bg 1.0 vs class 0.6 → background; CAM 0.6 > 0.5 → active → 255
+    # px3: bg 1.0, class 0.2 → background, s = 0 < 32, CAM inactive → 0
+    # px4: bg 1 − 200/255 = 0.216 → floored to 0, class 0.6 → class 3
+    # px5: bg 0.0196 → 0, class 0.95 → class 3 (only one score > 0.9: no conflict)
+    np.testing.assert_array_equal(_rule(cam, sal), [[255, 255, 255, 0, 3, 3]])
+    # the minimum-foreground rule: 2 of 6 pixels are foreground (33 %): kept at 30 %, dropped at 40 %
+    assert (_rule(cam, sal, min_foreground=0.3) != 255).any()
+    assert (_rule(cam, sal, min_foreground=0.4) == 255).all()
+    # saliency just below / at the unsure threshold on a background pixel
+    np.testing.assert_array_equal(_rule([[[0.0, 1.0, 0.1]]], [[31, 0, 32]]), [[0, 255, 255]])
+    # min-max normalisation: a CAM on 10..20 behaves as 0..1; two classes, argmax picks the larger
+    two = _rule([[[10.0, 20.0, 15.0]], [[0.0, 0.0, 4.0]]], [[0, 255, 255]], keys=(0, 4))
+    np.testing.assert_array_equal(two, [[0, 1, 5]])
+
+
+def test_saliency_labels_default_drops_images_with_under_one_percent_foreground():
+    from mmssc.stages.saliency_labels import saliency_labels
+    cam = np.zeros((1, 10, 10))
+    cam[0, 0, 0] = 1.0
+    sal = np.zeros((10, 10), np.uint8)
+    sal[0, 0] = 255
+    assert saliency_labels([0], cam, sal)[0, 0] == 1  # 1 % foreground: kept
+    cam[0, 0, 0], sal[0, 0] = 0.0, 0
+    assert (saliency_labels([0], np.pad(cam, ((0, 0), (0, 1), (0, 0))),
+                            np.pad(sal, ((0, 1), (0, 0)))) == 255).all()  # no foreground: dropped
+
+
+# ----------------------------------------------------------------------------------------------- label refinement
+def test_label_refinement_branches():
+    from mmssc.stages.label_refinement import refine_labels
+    # single-class image (label 2 = class 1): step 1 drops the foreign class 3, step 2 does not apply
+    g = np.array([[0, 2, 3, 2]], np.uint8)
+    i = np.array([[2, 2, 0, 255]], np.uint8)
+    np.testing.assert_array_equal(refine_labels(g, i, [1], 0.0), [[0, 2, 255, 2]])
+    # multi-class image (classes 1, 2): where G is background and I ≠ 0, I is taken (255 too)
+    g = np.array([[0, 0, 0, 2, 3]], np.uint8)
+    i = np.array([[3, 255, 0, 0, 0]], np.uint8)
+    np.testing.assert_array_equal(refine_labels(g, i, [1, 2], 0.0), [[3, 255, 0, 2, 3]])
+    # step 3: class 2 (label 3) missing from the result → every background pixel becomes 255
+    g = np.array([[0, 0, 2, 2]], np.uint8)
+    i = np.array([[0, 0, 0, 0]], np.uint8)
+    np.testing.assert_array_equal(refine_labels(g, i, [1, 2], 0.0), [[255, 255, 2, 2]])
+    # step 4: under 1 % foreground (default) → all 255
+    g = np.zeros((20, 10), np.uint8)
+    g[0, 0] = 2
+    assert (refine_labels(g, np.zeros_like(g), [1]) == 255).all()
+    g[0, 1] = 2
+    assert refine_labels(g, np.zeros_like(g), [1])[0, 0] == 2  # exactly 1 %: kept
