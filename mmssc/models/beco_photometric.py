@@ -14,8 +14,8 @@ trip), each image drawing its own parameters. With x an RGB image in [0, 255]:
   units (H in 0..180, S and V in 0..255) H ← (H + U(−20, 20)) mod 180, S ← clip(S + U(−30, 30)),
   V ← clip(V + U(−20, 20));
 * to gray (p 0.2): every channel ← 0.299·R + 0.587·G + 0.114·B;
-* Gaussian blur (p 0.5): a k×k kernel with k uniform in {3, 5} and OpenCV's σ = 0.3·((k − 1)/2 − 1) + 0.8,
-  reflect-101 borders.
+* Gaussian blur (p 0.5): a k×k kernel with k uniform in {3, 5} and σ = 0, i.e. OpenCV's binomial kernels
+  [1 2 1]/4 and [1 4 6 4 1]/16, reflect-101 borders.
 
 How it approximates albumentations: the steps, probabilities and parameter ranges are the same; the colour
 conversion is the exact HSV formula in float rather than OpenCV's 8-bit look-up tables (values agree to about
@@ -82,17 +82,29 @@ def to_gray(x: torch.Tensor) -> torch.Tensor:
     return (x * weights).sum(dim=1, keepdim=True).round().expand_as(x).contiguous()
 
 
+# OpenCV's fixed kernels for σ = 0 and sides up to 7 (getGaussianKernel's small_gaussian_tab): binomial weights
+OPENCV_SMALL_KERNELS = {1: (1.0,), 3: (0.25, 0.5, 0.25), 5: (0.0625, 0.25, 0.375, 0.25, 0.0625),
+                        7: (0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125)}
+
+
 def opencv_sigma(kernel: int) -> float:
-    """OpenCV's σ for a Gaussian kernel of side ``kernel`` when σ = 0 is passed."""
+    """OpenCV's σ for a Gaussian kernel of side ``kernel`` when σ = 0 is passed (sides above 7)."""
     return 0.3 * ((kernel - 1) * 0.5 - 1) + 0.8
+
+
+def gaussian_kernel(kernel: int, dtype=torch.float32, device=None) -> torch.Tensor:
+    """The 1-D weights ``cv2.GaussianBlur(img, (k, k), 0)`` uses."""
+    if kernel in OPENCV_SMALL_KERNELS:
+        return torch.tensor(OPENCV_SMALL_KERNELS[kernel], dtype=dtype, device=device)
+    offsets = torch.arange(kernel, dtype=dtype, device=device) - kernel // 2
+    weights = torch.exp(-offsets ** 2 / (2 * opencv_sigma(kernel) ** 2))
+    return weights / weights.sum()
 
 
 def gaussian_blur(x: torch.Tensor, kernel: int) -> torch.Tensor:
     """Separable k×k Gaussian blur of B×C×H×W with reflect-101 borders (OpenCV's default)."""
     radius = kernel // 2
-    offsets = torch.arange(kernel, dtype=x.dtype, device=x.device) - radius
-    weights = torch.exp(-offsets ** 2 / (2 * opencv_sigma(kernel) ** 2))
-    weights = weights / weights.sum()
+    weights = gaussian_kernel(kernel, x.dtype, x.device)
     channels = x.shape[1]
     out = F.pad(x, (radius, radius, radius, radius), mode='reflect')
     out = F.conv2d(out, weights.view(1, 1, 1, kernel).expand(channels, 1, 1, kernel), groups=channels)
