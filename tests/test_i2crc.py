@@ -319,3 +319,63 @@ def test_label_refinement_branches():
     assert (refine_labels(g, np.zeros_like(g), [1]) == 255).all()
     g[0, 1] = 2
     assert refine_labels(g, np.zeros_like(g), [1])[0, 0] == 2  # exactly 1 %: kept
+
+
+# ----------------------------------------------------------------------------------------------- demo saliency
+def test_demo_saliency_is_a_degraded_foreground():
+    from mmssc.datasets.demo_saliency import SaliencyDegradation, degraded_saliency
+    mask = np.zeros((40, 40), np.uint8)
+    mask[10:30, 10:30] = 3
+    exact = degraded_saliency(mask, np.random.default_rng(0), SaliencyDegradation(0, 0, 0, 0, 0.1, 0, 0))
+    np.testing.assert_array_equal(exact, (mask > 0) * 255)
+    rng = np.random.default_rng(0)
+    noisy = degraded_saliency(mask, rng, SaliencyDegradation(miss_prob=1, extra_prob=1))
+    fg, bg = noisy[mask > 0].astype(float), noisy[mask == 0].astype(float)
+    assert fg.mean() > bg.mean() + 100            # still a saliency map of the object ...
+    assert (fg < 128).any() and (bg >= 128).any()  # ... with a missed and a false region
+
+
+@pytest.mark.slow
+def test_i2crc_stages_on_the_toy_set(toy_voc, tmp_path):
+    """CAM extraction → initial labels → refinement on the toy set with its stand-in saliency (random weights)."""
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+    from mmssc.datasets.demo_saliency import write_demo_saliency
+    from mmssc.stage_files import read_cam_file, stage_file
+    from mmssc.stages import i2crc_cams, label_refinement, saliency_labels
+    from conftest import toy_ids
+    root, _ = toy_voc
+    assert write_demo_saliency(root) > 0
+    cfg = Config(dict(
+        custom_imports=dict(imports=['mmssc']), default_scope='mmseg', i2crc_cam_input_size=64,
+        model=_tiny_model_cfg(),
+        train_dataloader=dict(dataset=dict(data_root=root, data_prefix=dict(saliency_path='saliency'))),
+        test_dataloader=dict(dataset=dict(type='VOCClsDataset', data_root=root,
+                                          ann_file='ImageSets/Segmentation/train.txt',
+                                          data_prefix=dict(img_path='JPEGImages',
+                                                           seg_map_path='SegmentationClassAug')))))
+    config = str(tmp_path / 'cfg.py')
+    cfg.dump(config)
+    torch.manual_seed(0)
+    checkpoint = str(tmp_path / 'model.pth')
+    torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict()), checkpoint)
+    work = str(tmp_path / 'work')
+    ids = toy_ids(root)
+    assert i2crc_cams.run(config, checkpoint, work, device='cpu') == len(ids)
+    cams = read_cam_file(stage_file(work, 'cams', ids[0]))
+    assert cams['high_res'].max() <= 1 and cams['high_res'].max() == pytest.approx(1, abs=0.01)
+    assert saliency_labels.run(config, work) == len(ids)
+    initial = np.asarray(Image.open(stage_file(work, 'saliency_labels', ids[0])))
+    assert initial.shape == cams['high_res'].shape[1:]
+    predictions = str(tmp_path / 'round1')
+    import shutil
+    shutil.copytree(osp.join(root, 'SegmentationClassAug'), predictions)  # a perfect first round
+    assert label_refinement.run(config, work, predictions) == len(ids)
+    assert saliency_labels.run(config, work) == 0  # finished images are skipped
+
+
+def _tiny_model_cfg():
+    return dict(type='SSCCAMClassifier', num_classes=20, in_channels=512, drs=None, norm_eval=False,
+                backbone=dict(type='I2CRCVGG16'), classifier=dict(type='I2CRCCamHead', channels=16),
+                data_preprocessor=dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                                       std=[58.395, 57.12, 57.375], bgr_to_rgb=False))
