@@ -25,10 +25,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..fileio import read_image
-from ..stage_files import dataset_items, stage_dir, stage_file, strided_size, write_cam_file
-from .cams import inference_model_cfg
-from .per_image import (PerImageTask, load_model, load_stage_config, overlay_step, pick_device, run_per_image,
-                        start_ranks)
+from ..stage_files import dataset_items, stage_dir, strided_size
+from .cams import CamTask, inference_model_cfg
+from .per_image import load_model, load_stage_config, overlay_step, pick_device, run_per_image, start_ranks
 
 OFFICIAL_INPUT_SIZE = 256
 MAX_EPS = 1e-8
@@ -62,20 +61,16 @@ def i2crc_cam(model: torch.nn.Module, image: np.ndarray, keys: Sequence[int],
     return dict(keys=np.asarray(keys, dtype=np.int64), cam=cam, high_res=high_res)
 
 
-class I2CRCCamTask(PerImageTask):
-    """Workers read the images; this process runs the network."""
-    name, what = 'cams', 'CAM files'
+class I2CRCCamTask(CamTask):
+    """The ``cams`` stage's outputs, input checks and writer, with I²CRC's single square view per image: workers
+    read the images; this process runs the network."""
 
     def __init__(self, model: torch.nn.Module, work_dir: str, input_size: int = OFFICIAL_INPUT_SIZE):
-        self.model, self.work_dir, self.input_size = model, work_dir, int(input_size)
+        super().__init__(model, work_dir)
+        self.input_size = int(input_size)
 
-    def outputs(self, item: dict) -> Dict[str, str]:
-        return dict(cams=stage_file(self.work_dir, 'cams', item['img_id']))
-
-    def check_inputs(self, pending: Sequence[dict]) -> None:
-        for item in pending:
-            if not item.get('label_indices'):
-                raise ValueError(f"image {item['img_id']} ({item['img_path']}) has no image labels: no CAM to keep")
+    def units(self, items: Sequence[dict]) -> List[List[dict]]:
+        return [[item] for item in items]
 
     def load(self, unit: List[dict]) -> dict:
         return dict(item=unit[0], image=read_image(unit[0]['img_path']))
@@ -83,9 +78,6 @@ class I2CRCCamTask(PerImageTask):
     def compute(self, sample: dict) -> list:
         item = sample['item']
         return [(item, i2crc_cam(self.model, sample['image'], item['label_indices'], self.input_size))]
-
-    def write(self, item: dict, result: dict) -> None:
-        write_cam_file(self.outputs(item)['cams'], **result)
 
 
 def run(config: str, checkpoint: str, work_dir: str, ann_file: Optional[str] = None,
