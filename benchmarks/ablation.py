@@ -1,6 +1,6 @@
 """The paper's Table VII on the embedded demo: what DRS, CDR and ASM each add to the CAM seeds and pseudo masks.
 
-Five stage-1 variants (the rows of Table VII, as the configs configs/ssc/voc_cls_{baseline,drs,drs_cdr,
+Five ``cam_classifier`` variants (the rows of Table VII, as the configs configs/ssc/voc_cls_{baseline,drs,drs_cdr,
 asm_no_rs}.py and voc_cls.py define them) are each trained with three training seeds on the same generated demo
 scenes (tools/demo.py's data and stage configs), and each run goes on through CAMs → IR labels → IRN → pseudo
 masks. Seed mIoU (CAMs at the fixed background threshold 0.2, and at the best threshold of a 0.05–0.60 sweep,
@@ -23,7 +23,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-# Table VII's rows as stage-1 config changes; each equals the difference between configs/ssc/voc_cls.py and the
+# Table VII's rows as cam_classifier config changes; each equals the difference between configs/ssc/voc_cls.py and the
 # ablation config named beside it (tests/test_ablation.py checks that). Paper figures are VOC train seed mIoU.
 VARIANTS = {
     'baseline': ('IRN CAM (voc_cls_baseline.py, paper 48.3)',

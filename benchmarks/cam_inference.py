@@ -1,5 +1,4 @@
-"""CAM inference throughput (images/s) of the SSC ResNet-50 classifier on 500×375 images (docs/method.md, "Stage 2:
-multi-scale CAMs").
+"""CAM inference throughput (images/s) of the SSC ResNet-50 classifier on 500×375 images (docs/method.md, "cams").
 
     python benchmarks/cam_inference.py [--num-images 4] [--repeat 1] [--device cpu] [--threads N]
 

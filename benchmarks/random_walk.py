@@ -1,4 +1,4 @@
-"""Random walk (docs/method.md, "Stage 4: IRN and random walk"): the sparse walk of mmssc vs IRN's dense T^256, time and
+"""Random walk (docs/method.md, "irn and pseudo_masks"): the sparse walk of mmssc vs IRN's dense T^256, time and
 peak memory.
 
     python benchmarks/random_walk.py [--device cpu|cuda] [--height 94 --width 125] [--classes 3]

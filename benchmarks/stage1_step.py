@@ -1,4 +1,4 @@
-"""Stage-1 train-step time and peak memory on CPU: baseline vs +DRS / +CDR / +ASM / full SSC.
+"""``cam_classifier`` train-step time and peak memory on CPU: baseline vs +DRS / +CDR / +ASM / full SSC.
 
 Each variant runs in its own process (so peak RSS is its own) with the official ResNet-50 classifier of
 configs/ssc/voc_cls.py (random weights: speed does not depend on them), a frozen VGG19 loss network built once,

@@ -1,12 +1,13 @@
-"""Stages 3–4 on controlled CAMs: do IR labels → IRN → random walk recover what under-activated seeds miss?
+"""``ir_labels`` → ``pseudo_masks`` on controlled CAMs: do IR labels → IRN → random walk recover what under-activated
+seeds miss?
 
 The CAM files are written from the ground truth of the demo scenes with a known under-activation
-(:mod:`mmssc.evaluation.controlled_cams`: each object's activation peaks inside and fades before its boundary,
-plus a little blur outside). Everything after stage 2 is the demo pipeline as it is (its IR-label, IRN and
-pseudo-mask settings), run by the pipeline runner under ``WORK_DIR``; then the seeds (CAMs at the background
-threshold 0.2), the IR labels and the pseudo masks are scored with the project's scorer on the same images.
-Stage 1 is not involved, so the figures say what stages 3–4 do whatever stage 1 hands them; the target is
-pseudo masks ≥ seeds + 10 mIoU.
+(:mod:`mmssc.evaluation.controlled_cams`: each object's activation peaks inside and fades before its boundary, plus a
+little blur outside). Everything after ``cams`` is the demo pipeline as it is (its IR-label, IRN and pseudo-mask
+settings), run by the pipeline runner under ``WORK_DIR``; then the seeds (CAMs at the background threshold 0.2), the
+IR labels and the pseudo masks are scored with the project's scorer on the same images. The ``cam_classifier`` is not
+involved, so the figures say what ``ir_labels`` → ``pseudo_masks`` do whatever the ``cam_classifier`` hands them; the
+target is pseudo masks ≥ seeds + 10 mIoU.
 
     python benchmarks/stages34_controlled.py                       # the demo's scenes and settings
     python benchmarks/stages34_controlled.py --edge-value 0.1 --gamma 3 --work-dir work_dirs/stages34_g3
@@ -29,7 +30,8 @@ STAGES = ('ir_labels', 'irn', 'pseudo_masks', 'evaluation')
 def run(pipeline_config: str, work_dir: str, data_root=None, edge_value: float = 0.15, gamma: float = 2.0,
         blur_fraction: float = 0.015, make_demo_data: bool = True, stage_cfg_options=None, random_walk=None,
         log=print) -> dict:
-    """Write the controlled CAMs, run stages 3–4 and the evaluation; returns the pipeline's results.
+    """Write the controlled CAMs, run ``ir_labels`` → ``pseudo_masks`` and the evaluation; returns the pipeline's
+    results.
 
     ``stage_cfg_options`` are merged into the pipeline config's (e.g. ``dict(irn={'train_cfg.max_iters': 60})``);
     ``random_walk = (radius, exp_times)`` replaces the pseudo-mask stage's values."""

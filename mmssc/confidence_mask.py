@@ -13,10 +13,10 @@ plane ``pred = argmax_c S``:
    score threshold). Equal margins are ranked in raster order (a stable sort; SSC's unstable ``torch.sort``
    leaves that order unspecified).
 
-Stage 4 writes the result as ``pseudo_masks_confident/<id>.png``: the pseudo mask with the non-confident pixels
-set to 255, which mmseg's losses ignore (SSC writes a separate 0/255 mask instead; see :mod:`mmssc.stage_files`).
-Everything runs on the scores' device, vectorised over classes; SSC saved the full score tensors to disk
-(~2 MB per image) and looped over classes on the CPU.
+The ``pseudo_masks`` stage writes the result as ``pseudo_masks_confident/<id>.png``: the pseudo mask with the
+non-confident pixels set to 255, which mmseg's losses ignore (SSC writes a separate 0/255 mask instead; see
+:mod:`mmssc.stage_files`). Everything runs on the scores' device, vectorised over classes; SSC saved the full score
+tensors to disk (~2 MB per image) and looped over classes on the CPU.
 """
 import torch
 

@@ -10,18 +10,15 @@ compatibility and ``n_iters`` mean-field steps; :func:`dense_crf` returns the me
 
 Parameter sets used by SSC:
 
-* :data:`SEG_TEST_CRF`, the segmentation test CRF of docs/method.md, 'Stage 5: segmentation': 10 iterations, Gaussian (σ
-1, w 3), bilateral
-  (σ_xy 67, σ_rgb 3, w 4), unary from the softmax of the upsampled logits.
-* :data:`IR_LABEL_CRF`, IRN's CRF for the IR labels (docs/method.md, 'Stage 3: IR labels'): 10 iterations, Gaussian (σ
-3, w 3), bilateral (σ_xy 50,
-  σ_rgb 5, w 10), unary from a label map with confidence 0.7 (:func:`label_probs`).
+* :data:`SEG_TEST_CRF`, the segmentation test CRF of docs/method.md, 'segmentation': 10 iterations, Gaussian (σ 1, w
+  3), bilateral (σ_xy 67, σ_rgb 3, w 4), unary from the softmax of the upsampled logits.
+* :data:`IR_LABEL_CRF`, IRN's CRF for the IR labels (docs/method.md, 'ir_labels'): 10 iterations, Gaussian (σ 3, w
+  3), bilateral (σ_xy 50, σ_rgb 5, w 10), unary from a label map with confidence 0.7 (:func:`label_probs`).
 
 The image is the real RGB image (uint8). The official segmentation test feeds the CRF the *mean-subtracted* image
-cast with ``astype(uint8)``, so negative values wrap around modulo 256 (docs/method.md, 'Stage 5: segmentation'): a
-quirk inherited from
-deeplab-pytorch that distorts the colour term. It is deliberately not reproduced here, so CRF numbers from this
-module are those of the intended CRF, not a bit-exact copy of the official ones.
+cast with ``astype(uint8)``, so negative values wrap around modulo 256 (docs/method.md, 'segmentation'): a quirk
+inherited from deeplab-pytorch that distorts the colour term. It is deliberately not reproduced here, so CRF numbers
+from this module are those of the intended CRF, not a bit-exact copy of the official ones.
 
 pydensecrf is imported only when a CRF actually runs; install it with ``pip install pydensecrf2`` (prebuilt
 wheels of the original pydensecrf, which fails to build with Cython 3 on recent Pythons).
@@ -69,9 +66,8 @@ def dense_crf(image_rgb: np.ndarray, probs: np.ndarray, n_iters: int = SEG_TEST_
               bi_rgb_std: float = SEG_TEST_CRF['bi_rgb_std']) -> np.ndarray:
     """Refine ``probs`` (C×H×W, each pixel a distribution) with a dense CRF on ``image_rgb`` (H×W×3 uint8).
 
-    Defaults are the segmentation test CRF of docs/method.md, 'Stage 5: segmentation'. Returns the marginals Q as C×H×W
-    float32; take
-    ``argmax(axis=0)`` for labels.
+    Defaults are the segmentation test CRF of docs/method.md, 'segmentation'. Returns the marginals Q as C×H×W
+    float32; take ``argmax(axis=0)`` for labels.
     """
     image_rgb = np.asarray(image_rgb)
     probs = np.asarray(probs, dtype=np.float32)

@@ -8,7 +8,7 @@ per trained stage::
     data_root = 'data/VOCdevkit/VOC2012'
     pseudo_mask_list = 'ImageSets/Segmentation/train_aug.txt'   # images that get CAMs / pseudo masks
     eval_list = 'ImageSets/Segmentation/train.txt'              # with ground truth: seeds and pseudo masks
-    # own data: no pseudo_mask_list (= the stage-1 test_dataloader's images, written once to
+    # own data: no pseudo_mask_list (= the cam_classifier config's test_dataloader images, written once to
     # <work_dir>/image_list.txt) and eval_mask_dir = 'masks' (every one of those images with a ground-truth
     # mask there is scored); configs/pipeline/own_data.py
     classes_file = 'classes.txt'   # optional: one foreground class name per line (under data_root); its count
@@ -94,8 +94,8 @@ class Stage:
         its own ``--workers``).
     outputs: the work_dir folders it writes (:data:`mmssc.stage_files.STAGE_DIRS` names): set aside when an earlier
         stage reruns; a ``per_image`` stage is complete when every image has its file in each of them.
-    data_prefix_key: ``data``: the stage-1 training dataset's ``data_prefix`` entry naming the folder (next to the
-        images, part of the data: never set aside) that gets one file per training image.
+    data_prefix_key: ``data``: the ``cam_classifier`` training dataset's ``data_prefix`` entry naming the folder
+        (next to the images, part of the data: never set aside) that gets one file per training image.
     train_inputs: ``train``: config keys pointed at work_dir folders (absolute paths) of earlier stages; the
         defaults, which a stage config's ``pipeline_inputs`` updates (:meth:`StageRunner.train_inputs`).
     class_count_keys: config keys set from the names in the pipeline config's ``classes_file``: the count plus
@@ -266,8 +266,9 @@ class StageRunner:
 
     # ------------------------------------------------------------------ the images
     def items(self, ann_file: Optional[str]) -> tuple:
-        """``(items, class names)`` of an image list of the stage-1 dataset, as the per-image stages see it (the
-        pipeline's data_root and the cam_classifier's ``stage_cfg_options``, which may move its test split)."""
+        """``(items, class names)`` of an image list of the ``cam_classifier`` dataset, as the per-image stages see
+        it (the pipeline's data_root and the cam_classifier's ``stage_cfg_options``, which may move its test
+        split)."""
         options = data_root_options(self.configs['cam_classifier'], self.data_root)
         options.update(self.stage_cfg_options.get('cam_classifier', {}))
         return dataset_items(self.configs['cam_classifier'].copy(), ann_file, cfg_options=options)
@@ -283,9 +284,9 @@ class StageRunner:
         return bool(self.cfg.get('pseudo_mask_list')) or osp.isfile(self.image_list_path())
 
     def write_image_list(self) -> None:
-        """Without ``pseudo_mask_list``: list every image of the stage-1 config's ``test_dataloader`` (for your own
-        data: the images of its label file) once in ``<work_dir>/image_list.txt``; an existing list is kept, so
-        the images of a run do not change under it."""
+        """Without ``pseudo_mask_list``: list every image of the ``cam_classifier`` config's ``test_dataloader`` (for
+        your own data: the images of its label file) once in ``<work_dir>/image_list.txt``; an existing list is kept,
+        so the images of a run do not change under it."""
         if self._image_list_exists():
             return
         path = self.image_list_path()
@@ -306,8 +307,9 @@ class StageRunner:
         return self._image_ids
 
     def eval_items(self) -> tuple:
-        """``(items, classes)`` scored against ground truth: ``eval_list`` with the stage-1 dataset's masks, or, with
-        ``eval_mask_dir`` (relative to data_root), every image of the pseudo-mask list that has a mask there."""
+        """``(items, classes)`` scored against ground truth: ``eval_list`` with the ``cam_classifier`` dataset's
+        masks, or, with ``eval_mask_dir`` (relative to data_root), every image of the pseudo-mask list that has a
+        mask there."""
         mask_dir = self.cfg.get('eval_mask_dir')
         if mask_dir:
             mask_dir = mask_dir if osp.isabs(mask_dir) else osp.join(self.data_root, mask_dir)

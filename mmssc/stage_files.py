@@ -10,32 +10,31 @@ stage (tool)        reads                   writes (under the work_dir)        f
 superpixels         images                  ``superpixels/`` (or the dataset's  ``<id>.png``: 24-bit RGB PNG, id = R +
 (make_superpixels)                          ``superpixel_path``)                256·G + 65536·B (H×W, ≤ 64 regions,
 docs/method.md, 'Superpixels')
-1 CAM classifier    images, labels,         ``cam_classifier/``                mmengine work_dir: ``epoch_N.pth``, logs
+cam_classifier      images, labels,         ``cam_classifier/``                mmengine work_dir: ``epoch_N.pth``, logs
 (train.py)          superpixels
-2 CAMs              images, labels,         ``cams/``                          ``<id>.npz`` (written by
-(make_cam)          stage-1 checkpoint                                         ``write_cam_file`` below; read with
-                                                                               ``np.load(allow_pickle=False)``): ``keys``
+cams                images, labels,         ``cams/``                          ``<id>.npz`` (written by
+(make_cam)          ``cam_classifier``                                         ``write_cam_file`` below; read with
+                    checkpoint                                                 ``np.load(allow_pickle=False)``): ``keys``
                                                                                int64 [K] (0-based classes of the image's
                                                                                labels), ``cam`` float32 [K, ⌈H/4⌉,
                                                                                ⌈W/4⌉] (stride 4), ``high_res`` float32
                                                                                [K, H, W]; each map divided by its own
-                                                                               max + 1e-5 (docs/method.md, 'Stage 2:
-                                                                               multi-scale CAMs')
-3 IR labels         ``cams/``, images       ``ir_labels/``                     ``<id>.png``: uint8 H×W palette PNG: 0 =
+                                                                               max + 1e-5 (docs/method.md, 'cams')
+ir_labels           ``cams/``, images       ``ir_labels/``                     ``<id>.png``: uint8 H×W palette PNG: 0 =
 (make_ir_label)                                                                confident background, c+1 = confident
                                                                                class c, 255 = uncertain (docs/method.md,
-                                                                               'Stage 3: IR labels')
-4 IRN (train.py)    images, ``ir_labels/``  ``irn/``                           mmengine work_dir: checkpoints (the last
+                                                                               'ir_labels')
+irn (train.py)      images, ``ir_labels/``  ``irn/``                           mmengine work_dir: checkpoints (the last
                                                                                holds the mean-shift statistic), logs
-4 pseudo masks      images, ``cams/``,      ``pseudo_masks/``                  ``<id>.png``: uint8 H×W palette PNG, 0 =
+pseudo_masks        images, ``cams/``,      ``pseudo_masks/``                  ``<id>.png``: uint8 H×W palette PNG, 0 =
 (make_pseudo_masks) IRN checkpoint                                             background, c+1 = class c
 (docs/method.md, 'Random walk')
                                             ``pseudo_masks_confident/``        the pseudo mask with the uncertain half of
                                                                                each class region set to 255
                                                                                (docs/method.md, 'Confidence masks'):
-                                                                               what
-                                                                               stage 5 trains on (mmseg ignores 255)
-5 segmentation      images,                 ``segmentation/``                  mmengine work_dir of stock mmseg training
+                                                                               what ``segmentation`` trains on (mmseg
+                                                                               ignores 255)
+segmentation        images,                 ``segmentation/``                  mmengine work_dir of stock mmseg training
 (train.py)          plain DeepLab-v2:                                          (plain: ``EncoderDecoder``; BECO:
                     ``pseudo_masks_confident/``                                ``BECOSegmentor``, two networks)
                     (the label, 255 ignored);

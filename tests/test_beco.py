@@ -1,4 +1,4 @@
-"""BECO co-training (stage 5, docs/method.md 'BECO co-training'): one step against the official code's outputs
+"""BECO co-training (``segmentation``, docs/method.md 'BECO co-training'): one step against the official code's outputs
 (tests/golden/beco_losses.npz, tests/golden/README.md section 9), the class-mix, the warm-up, the data inputs,
 the photometric augmentation, and stock-tool runs (train, --resume, test, 2-process CPU DDP).
 """

@@ -1,4 +1,5 @@
-"""Stage 2: multi-scale CAM inference (docs/method.md, 'Stage 2: multi-scale CAMs'), the CAM file format, tools/make_cam.py and the overlays.
+"""``cams``: multi-scale CAM inference (docs/method.md, 'cams'), the CAM file format, tools/make_cam.py and the
+overlays.
 
 References are computed here independently: per-scale forwards of the image and of its flip as two separate
 batches of one, explicit (x − mean) / std normalisation, PIL resizes with Python's round, and NumPy normalisation.
@@ -64,7 +65,8 @@ def tiny_checkpoint(tiny_model, tmp_path_factory):
 
 
 def reference_cams(model, image, keys, scales=SCALES, raw=False):
-    """Stage 2 written out: per scale, separate forwards of x and flip(x), ReLU, flip-sum, bilinear sums, crop, norm.
+    """The ``cams`` stage written out: per scale, separate forwards of x and flip(x), ReLU, flip-sum, bilinear sums,
+    crop, norm.
 
     ``raw``: return the sums before the normalisation."""
     height, width = image.shape[:2]

@@ -163,7 +163,7 @@ def test_convert_tool_writes_masks_list_and_labels(instances_file, tmp_path, cap
     assert (tmp_path / 'masks' / 'val2014.txt').read_text().split() == sorted(expected)
     labels = read_label_file(str(tmp_path / 'masks' / 'val2014_labels.csv'), COCO_CLASSES)
     assert labels == {'COCO_val2014_000000000009': [0, 79], 'COCO_val2014_000000000025': [0, 2]}
-    assert labels == read_coco_instances(path)  # the same image labels stage 1 reads from the JSON
+    assert labels == read_coco_instances(path)  # the same image labels cam_classifier reads from the JSON
 
     # --crowd ignore; --overwrite redoes existing masks; 2 worker processes
     assert tool.main([path, str(out), '--crowd', 'ignore', '--overwrite', '--nproc', '2']) == 0

@@ -83,7 +83,7 @@ def test_dense_crf_equals_pydensecrf_driven_directly():
     probs = np.ascontiguousarray(rng.dirichlet(np.ones(4), size=(20, 24)).transpose(2, 0, 1), np.float32)
     crf = dcrf.DenseCRF2D(24, 20, 4)
     crf.setUnaryEnergy(unary_from_softmax(probs))
-    crf.addPairwiseGaussian(sxy=1, compat=3)  # docs/method.md, 'Stage 5: segmentation'
+    crf.addPairwiseGaussian(sxy=1, compat=3)  # docs/method.md, 'segmentation'
     crf.addPairwiseBilateral(sxy=67, srgb=3, rgbim=img, compat=4)
     ref = np.array(crf.inference(10)).reshape(4, 20, 24)
     np.testing.assert_allclose(dense_crf(img, probs), ref, rtol=1e-6, atol=1e-7)

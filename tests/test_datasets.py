@@ -1,4 +1,5 @@
-"""Stage-1 datasets and transforms on the generated toy data (docs/method.md, 'Stage 1: CAM classifier', 'Superpixels')."""
+"""``cam_classifier`` datasets and transforms on the generated toy data (docs/method.md, 'cam_classifier',
+'Superpixels')."""
 import json
 import os
 import os.path as osp

@@ -1,4 +1,4 @@
-"""Stage 5: the DeepLab-v2 head, the segmentation datasets/transforms, the configs and stock-tool runs on CPU.
+"""``segmentation``: the DeepLab-v2 head, the segmentation datasets/transforms, the configs and stock-tool runs on CPU.
 
 References are computed independently of the code under test: explicit dilated-convolution sums, a hand-written
 masked cross-entropy, numpy nearest-neighbour resizing, and a confusion-matrix mIoU from the saved predictions.

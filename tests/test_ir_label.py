@@ -1,4 +1,4 @@
-"""Stage 3: IR labels (docs/method.md, 'Stage 3: IR labels') and tools/make_ir_label.py.
+"""``ir_labels``: IR labels (docs/method.md, 'ir_labels') and tools/make_ir_label.py.
 
 The reference is the official recipe written out here with pydensecrf driven directly (``unary_from_labels``,
 the official pairwise terms, 10 iterations) and NumPy's padded argmax; the synthetic scenes have known answers.

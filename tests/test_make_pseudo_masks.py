@@ -27,7 +27,7 @@ STAGES = ('pseudo_masks', 'pseudo_masks_confident')
 
 
 def write_fake_cams(root, ids, work_dir, seed=0):
-    """CAM files shaped like stage 2's: blurred class masks plus noise, each map divided by its max + 1e-5."""
+    """CAM files shaped like the ``cams`` stage's: blurred class masks plus noise, each divided by its max + 1e-5."""
     rng = np.random.default_rng(seed)
     for image_id in ids:
         mask = read_label_png(osp.join(root, 'SegmentationClassAug', image_id + '.png'))

@@ -98,7 +98,7 @@ def test_only_images_with_a_mask_are_scored(own_data_run):
 
 @pytest.mark.slow
 def test_without_ground_truth_the_segmenter_trains_with_validation_off(own_data_run, tmp_path):
-    """README: no masks at all → stop the pipeline at the pseudo masks and train stage 5 with validation off."""
+    """README: no masks at all → stop the pipeline at the pseudo masks, train ``segmentation`` with validation off."""
     root, work_dir, _, _, _ = own_data_run
     unmasked = str(tmp_path / 'my_dataset')
     shutil.copytree(root, unmasked, ignore=shutil.ignore_patterns('masks'))
@@ -128,7 +128,7 @@ def test_the_class_count_follows_classes_txt(tmp_path):
     root.mkdir()
     (root / 'classes.txt').write_text('cat\ndog\ntraffic light\n')
     runner = own_data_runner(str(tmp_path / 'work'), str(root))
-    for stage in ('cam_classifier', 'cams', 'ir_labels'):   # the CAM tools build the classifier of stage 1
+    for stage in ('cam_classifier', 'cams', 'ir_labels'):   # the CAM tools build the classifier of cam_classifier
         options = runner.stage_options(stage)
         assert options['model.num_classes'] == options['model.reconstruction_head.num_classes'] == 3, stage
     assert runner.stage_options('segmentation')['model.decode_head.num_classes'] == 4     # + background

@@ -88,7 +88,8 @@ def test_a_finished_pipeline_skips_every_stage(finished_run):
 def test_a_pipeline_killed_during_a_stage_resumes_to_the_same_files(finished_run, tmp_path):
     data_root, reference, _ = finished_run
     work_dir = str(tmp_path / 'b')
-    shutil.copytree(osp.join(reference, 'cam_classifier'), osp.join(work_dir, 'cam_classifier'))  # stage 1 reused
+    # cam_classifier reused
+    shutil.copytree(osp.join(reference, 'cam_classifier'), osp.join(work_dir, 'cam_classifier'))
     args = [sys.executable] + pipeline_args(work_dir, data_root)
     proc = subprocess.Popen(args, cwd=REPO_ROOT, env=tool_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)

@@ -1,4 +1,4 @@
-"""The SSC CAM classifier, its optimisers and configs (docs/method.md, 'Stage 1: CAM classifier')."""
+"""The SSC CAM classifier, its optimisers and configs (docs/method.md, 'cam_classifier')."""
 import os.path as osp
 
 import pytest
@@ -196,7 +196,7 @@ def test_efficientnet_lite0_conversion_gives_the_imagenet_classifier(tmp_path):
     with torch.no_grad():
         probs = net(torch.from_numpy((img - 127.5) / 127.5).permute(2, 0, 1)[None]).softmax(-1)[0]
     assert probs.argmax().item() == 285 and probs[285] > 0.5          # ImageNet 285 = Egyptian cat
-    # the same file feeds the stage-1 backbone config
+    # the same file feeds the cam_classifier backbone config
     cfg = Config.fromfile(osp.join(CONFIGS, 'voc_cls_effnet_lite0.py'))
     cfg.model.backbone.checkpoint = out
     cfg.model.reconstruction_loss.update(checkpoint=None, allow_random_weights=True)

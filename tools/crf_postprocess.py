@@ -1,7 +1,7 @@
-"""Dense-CRF post-processing of segmentation predictions (docs/method.md, 'Stage 5: segmentation'), optionally scored
+"""Dense-CRF post-processing of segmentation predictions (docs/method.md, 'segmentation'), optionally scored
 against ground truth.
 
-    # from the class probabilities of a trained model (the official recipe, docs/method.md, 'Stage 5: segmentation';
+    # from the class probabilities of a trained model (the official recipe, docs/method.md, 'segmentation';
     # --tta: the config's multi-scale + flip views)
     python tools/crf_postprocess.py --images data/VOCdevkit/VOC2012/JPEGImages --out-dir work_dirs/crf \
         --config configs/ssc/voc_deeplabv2.py --checkpoint work_dirs/voc_deeplabv2/epoch_100.pth [--tta] \
@@ -16,9 +16,8 @@ For each image: probabilities P (C×H×W at the image's size) → dense CRF on t
 parameters (10 iterations, Gaussian σ 1 / w 3, bilateral σ_xy 67 / σ_rgb 3 / w 4; all overridable) → argmax →
 ``OUT_DIR/<id>.png`` (palette PNG of class indices). Hard predictions carry no probabilities; they are turned into
 P_c = gt_prob for the predicted class and (1 - gt_prob)/(C - 1) otherwise (IRN's label unary), an approximation of
-the official recipe. The official code feeds the CRF a mean-subtracted image that wraps around in uint8 (docs/method.md,
-'Stage 5: segmentation'); this
-tool uses the real image (see mmssc/crf.py).
+the official recipe. The official code feeds the CRF a mean-subtracted image that wraps around in uint8
+(docs/method.md, 'segmentation'); this tool uses the real image (see mmssc/crf.py).
 
 Outputs are written atomically and existing ones are skipped, so an interrupted run resumes (``--overwrite`` redoes
 them). With ``--gt-dir``, the refined masks are scored with the project's scorer (mmssc.evaluation: background

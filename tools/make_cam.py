@@ -1,5 +1,5 @@
 """The ``cams`` stage: multi-scale CAMs of a trained CAM classifier, one ``<work-dir>/cams/<id>.npz`` per image
-(docs/method.md, 'Stage 2: multi-scale CAMs').
+(docs/method.md, 'cams').
 
     python tools/make_cam.py CONFIG CHECKPOINT --work-dir W [--ann-file ImageSets/Segmentation/train_aug.txt]
         [--scales 1.0 0.5 1.5 2.0] [--batch-size 1] [--workers N] [--device cuda] [--amp]

@@ -1,5 +1,5 @@
 """The ``ir_labels`` stage: IR labels from the CAMs with the dense CRF, one ``<work-dir>/ir_labels/<id>.png`` per image
-(docs/method.md, 'Stage 3: IR labels').
+(docs/method.md, 'ir_labels').
 
     python tools/make_ir_label.py CONFIG --work-dir W [--ann-file ImageSets/Segmentation/train_aug.txt]
         [--workers N] [--fg-threshold 0.30] [--bg-threshold 0.10] [--show-dir W/vis/ir_labels --show-num 20]

@@ -8,7 +8,7 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'))
 # torch's DDP rejects device_ids for CPU modules (docs/stack_fixes.md). With None, DDP uses the module's own device,
 # which is also right for one-GPU-per-process CUDA runs. MultiOptimDDP is mmengine's DDP wrapper that also drives
-# models trained with several optimisers (stage 1); with one optimiser it behaves exactly like its parent.
+# models trained with several optimisers (cam_classifier); with one optimiser it behaves exactly like its parent.
 model_wrapper_cfg = dict(type='MultiOptimDDP', device_ids=None, find_unused_parameters=False)
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')

@@ -1,6 +1,6 @@
-# Stage 5 of the embedded demo with BECO co-training (docs/method.md, 'BECO co-training'): ./demo_deeplabv2.py's
-# network twice (EfficientNet-Lite0 at OS 8 + the summed dilated head), trained together on the demo's pseudo masks
-# (W/pseudo_masks) and confidence masks (W/pseudo_masks_confident). Select it with
+# The segmentation stage of the embedded demo with BECO co-training (docs/method.md, 'BECO co-training'):
+# ./demo_deeplabv2.py's network twice (EfficientNet-Lite0 at OS 8 + the summed dilated head), trained together on
+# the demo's pseudo masks (W/pseudo_masks) and confidence masks (W/pseudo_masks_confident). Select it with
 #   python tools/pipeline.py configs/pipeline/demo_cpu.py --cfg-options seg_config=configs/demo/demo_beco.py
 # Same short schedule and scale rules as ./demo_deeplabv2.py, so the two compare at equal cost per network.
 # Departures from the official BECO values:

@@ -1,4 +1,5 @@
-# Stage 1 of the embedded demo (tools/demo.py): full SSC on the generated demo scenes (160×160, 5 classes), on CPU.
+# The cam_classifier stage of the embedded demo (tools/demo.py): full SSC on the generated demo scenes (160×160,
+# 5 classes), on CPU.
 # Backbone: ImageNet EfficientNet-Lite0 (offline, tools/convert_efficientnet_lite.py), as configs/ssc/
 # voc_cls_effnet_lite0.py. No ImageNet VGG19 exists offline, so the perceptual loss uses the same EfficientNet-Lite0
 # as its frozen loss network (taps at strides 2/4/8/16, deeper taps weighted more, as VGG19's 1/32…1).

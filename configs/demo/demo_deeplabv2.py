@@ -1,6 +1,6 @@
-# Stage 5 of the embedded demo: DeepLab-v2 (the summed dilated head) on an ImageNet EfficientNet-Lite0 at output
-# stride 8, trained on the demo's confident pseudo masks and evaluated on the demo's real masks (val; the pipeline
-# tests on the test split). 128 crops, batch 8, a short iteration schedule for a CPU.
+# The segmentation stage of the embedded demo: DeepLab-v2 (the summed dilated head) on an ImageNet
+# EfficientNet-Lite0 at output stride 8, trained on the demo's confident pseudo masks and evaluated on the demo's
+# real masks (val; the pipeline tests on the test split). 128 crops, batch 8, a short iteration schedule for a CPU.
 _base_ = [
     '../_base_/models/deeplabv2_r101.py', '../_base_/datasets/custom_pseudo_seg.py',
     '../_base_/default_runtime.py'

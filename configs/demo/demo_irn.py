@@ -1,4 +1,5 @@
-# Stage 4 (IRN) of the embedded demo: the same frozen EfficientNet-Lite0 as stage 1 at output stride 16, 128 crops.
+# The irn stage of the embedded demo: the same frozen EfficientNet-Lite0 as cam_classifier at output stride 16,
+# 128 crops.
 #
 # Scale (s = 128 / 512 = 1/4, as configs/demo/demo_cls.py): the official radius-10 training pairs live on the
 # 128×128 label grid of a 512 crop (stride 4); the demo's grid is 32×32, so the radius is 10·s = 2.5 → 3, which

@@ -1,7 +1,7 @@
-# Stage 5 on your own data with BECO co-training (docs/method.md, 'BECO co-training'): ./deeplabv2.py's two
-# networks (EfficientNet-Lite0 at OS 8 + the summed dilated head) trained together on the pseudo masks
-# (W/pseudo_masks) and their confidence (W/pseudo_masks_confident next to them); the pipeline runner points the
-# label folder at its work_dir (pipeline_inputs below). On its own:
+# The segmentation stage on your own data with BECO co-training (docs/method.md, 'BECO co-training'):
+# ./deeplabv2.py's two networks (EfficientNet-Lite0 at OS 8 + the summed dilated head) trained together on the
+# pseudo masks (W/pseudo_masks) and their confidence (W/pseudo_masks_confident next to them); the pipeline runner
+# points the label folder at its work_dir (pipeline_inputs below). On its own:
 #   python tools/train.py configs/own_data/beco.py --cfg-options \
 #       train_dataloader.dataset.data_prefix.seg_map_path=$PWD/work_dirs/my_dataset/pseudo_masks \
 #       model.decode_head.num_classes=K+1

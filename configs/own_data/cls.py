@@ -1,8 +1,8 @@
-# Stage 1 on your own data (docs/stages.md, "Your own data, end to end"): data/my_dataset/images/*.jpg, labels.csv
-# (image-level
-# labels) and classes.txt (one class name per line, no background). Run it through configs/pipeline/own_data.py,
-# whose runner sets the class count from classes.txt; on its own: --cfg-options model.num_classes=K
-# model.reconstruction_head.num_classes=K (K = the names in classes.txt).
+# The cam_classifier stage on your own data (docs/stages.md, "Your own data, end to end"):
+# data/my_dataset/images/*.jpg, labels.csv (image-level labels) and classes.txt (one class name per line, no
+# background). Run it through configs/pipeline/own_data.py, whose runner sets the class count from classes.txt; on
+# its own: --cfg-options model.num_classes=K model.reconstruction_head.num_classes=K (K = the names in
+# classes.txt).
 # Backbone and perceptual-loss network: the ImageNet EfficientNet-Lite0 that can be had offline (README,
 # "Pretrained weights"); everything else is the official recipe (10 epochs, batch 6, crop 512, DRS + CDR + ASM).
 # For the paper's ResNet-50 + VGG19, base this file on ../ssc/voc_cls.py instead and keep the dataset part below.

@@ -1,7 +1,8 @@
-# Stage 5 on your own data: DeepLab-v2 (the summed dilated head) trained on the confident pseudo masks (the
-# pipeline points seg_map_path at them), validated and tested on your ground-truth masks in data/my_dataset/masks
-# (0 background, k = k-th name of classes.txt, 255 ignore). The official schedule and crop (SGD 0.01·poly, batch 16,
-# 512 crops; 40 epochs as the paper's COCO run) on the offline ImageNet EfficientNet-Lite0 at output stride 8.
+# The segmentation stage on your own data: DeepLab-v2 (the summed dilated head) trained on the confident pseudo
+# masks (the pipeline points seg_map_path at them), validated and tested on your ground-truth masks in
+# data/my_dataset/masks (0 background, k = k-th name of classes.txt, 255 ignore). The official schedule and crop
+# (SGD 0.01·poly, batch 16, 512 crops; 40 epochs as the paper's COCO run) on the offline ImageNet
+# EfficientNet-Lite0 at output stride 8.
 # Through configs/pipeline/own_data.py the runner sets num_classes (1 + the names in classes.txt); on its own:
 # --cfg-options model.decode_head.num_classes=K+1.
 # For the paper's ResNet-101, base this file on ../ssc/voc_deeplabv2.py's model with its local weights.

@@ -1,4 +1,4 @@
-# Stage 4 (IRN) on your own data, trained from the IR labels the pipeline writes (configs/pipeline/own_data.py sets
+# The irn stage on your own data, trained from the IR labels the pipeline writes (configs/pipeline/own_data.py sets
 # their folder). The official IRN recipe (crop 512, batch 16, 3 epochs) on the offline ImageNet EfficientNet-Lite0
 # (frozen, as the official ResNet-50), at output stride 16.
 _base_ = ['../ssc/voc_irn.py']

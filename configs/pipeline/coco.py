@@ -9,7 +9,7 @@ work_dir = 'work_dirs/ssc_coco'
 data_root = 'data/coco'
 # No pseudo_mask_list: every train2014 image with an instance annotation (the images that have image-level labels)
 # gets CAMs, IR labels and pseudo masks, listed once in work_dir/image_list.txt. The CAM tools take their images
-# from the stage-1 config's test split (val2014 there, for its mAP), so the options below point it at train2014.
+# from the cam_classifier config's test split (val2014 there, for its mAP), so the options below point it at train2014.
 # No eval_list: COCO's train2014 masks are optional (tools/convert_coco.py ... masks/train2014); with them, add
 # --cfg-options eval_mask_dir=masks/train2014 to score seeds, IR labels and pseudo masks. The segmenter is tested on
 # val2014, its config's test split.

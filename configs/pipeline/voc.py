@@ -5,7 +5,7 @@
 # Batch sizes are per process: the stage configs hold the official single-GPU totals (6, 16, 16). With --gpus N
 # each stage trains with N times that; to keep the official totals of IRN and DeepLab-v2 add, for N = 8,
 #   stage_cfg_options = dict(irn={'train_dataloader.batch_size': 2}, segmentation={'train_dataloader.batch_size': 2})
-# (stage 1's 6 does not split over 8 processes: configs/ssc/voc_cls.py).
+# (cam_classifier's 6 does not split over 8 processes: configs/ssc/voc_cls.py).
 work_dir = 'work_dirs/ssc_voc'
 data_root = 'data/VOCdevkit/VOC2012'
 pseudo_mask_list = 'ImageSets/Segmentation/train_aug.txt'   # CAMs, IR labels and pseudo masks: train_aug (10,582)

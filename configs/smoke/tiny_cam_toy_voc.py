@@ -1,5 +1,5 @@
 # Smoke run: a few-thousand-parameter CAM classifier on the generated toy VOC set (tools/make_toy_data.py).
-# Exercises the full stage-1 data path (images + superpixels + joint transforms) through the stock Runner.
+# Exercises the full cam_classifier data path (images + superpixels + joint transforms) through the stock Runner.
 _base_ = ['../_base_/datasets/voc12_cls.py', '../_base_/default_runtime.py']
 data_root = 'data/toy_voc'
 crop_size = 64

@@ -1,6 +1,6 @@
 # SSC's irn stage on COCO 2014 train: the VOC IRN recipe of voc_irn.py (frozen ImageNet ResNet-50, radius-10 pairs,
-# batch 16, 3 epochs, lr 0.1 / 1.0, poly 0.9) on train2014, as coco_cls.py carries the VOC stage-1 settings over to
-# COCO. The paper gives no COCO-specific IRN values and the official code has no COCO IRN.
+# batch 16, 3 epochs, lr 0.1 / 1.0, poly 0.9) on train2014, as coco_cls.py carries the VOC cam_classifier settings
+# over to COCO. The paper gives no COCO-specific IRN values and the official code has no COCO IRN.
 #
 #   python tools/train.py configs/ssc/coco_irn.py --work-dir W/irn \
 #       --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=$PWD/W/ir_labels

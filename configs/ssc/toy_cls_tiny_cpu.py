@@ -1,4 +1,4 @@
-# Full SSC stage 1 (DRS + CDR + ASM, two optimisers, warm-up hook) at toy scale for CPU tests and demos:
+# Full SSC cam_classifier stage (DRS + CDR + ASM, two optimisers, warm-up hook) at toy scale for CPU tests and demos:
 # a random-init timm ResNet-18 at output stride 16, crop 64, on the generated toy VOC set (tools/make_toy_data.py).
 # The perceptual loss runs with a RANDOM VGG19 here (allow_random_weights): fine for exercising the code path.
 _base_ = ['./voc_cls.py']

@@ -1,5 +1,5 @@
-# SSC stage 1 on PASCAL VOC 2012 train_aug: ResNet-50 CAM classifier + DRS + CDR + ASM, the official settings:
-# 10 epochs, batch 6, crop 512 (17,630 iterations on one process), lr 0.1 / 1.0 (head), poly 0.9.
+# SSC's cam_classifier stage on PASCAL VOC 2012 train_aug: ResNet-50 CAM classifier + DRS + CDR + ASM, the official
+# settings: 10 epochs, batch 6, crop 512 (17,630 iterations on one process), lr 0.1 / 1.0 (head), poly 0.9.
 #   python tools/train.py configs/ssc/voc_cls.py                  (one GPU: batch 6, as the official run)
 #   bash tools/dist_train.sh configs/ssc/voc_cls.py 8              (8 GPUs: batch 6 per GPU = 48 in total; to keep the
 #     official total of 6, add --cfg-options train_dataloader.batch_size=1 — the lr is not rescaled automatically)

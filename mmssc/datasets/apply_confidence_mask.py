@@ -9,15 +9,15 @@ trusted; the official code saves that as a separate binary mask per image. With 
     label'(p) = 255       otherwise
 
 mmseg then leaves them out everywhere: ``CrossEntropyLoss`` skips ``ignore_index`` pixels (and with
-``avg_non_ignore=True`` averages over the confident ones only), ``RandomCrop(cat_max_ratio)`` and the padding
-use 255 as "no label". (BECO instead supervises the uncertain half with the peer network's predictions, docs/method.md,
-'Stage 5: segmentation';
-this transform is the stock-mmseg stand-in.)
+``avg_non_ignore=True`` averages over the confident ones only), ``RandomCrop(cat_max_ratio)`` and the padding use 255
+as "no label". (BECO instead supervises the uncertain half with the peer network's predictions, docs/method.md,
+'segmentation'; this transform is the stock-mmseg stand-in.)
 
 Two equivalent ways to train on confident pixels only:
 
-1. the pseudo-mask folder already has 255 at uncertain pixels (mmssc's stage 4 writes ``pseudo_masks_confident``
-   this way, :mod:`mmssc.confidence_mask`): point ``seg_map_path`` at it, nothing else needed;
+1. the pseudo-mask folder already has 255 at uncertain pixels (mmssc's ``pseudo_masks`` stage writes
+   ``pseudo_masks_confident`` this way, :mod:`mmssc.confidence_mask`): point ``seg_map_path`` at it, nothing else
+   needed;
 2. a pseudo-mask folder plus a folder of confidence masks: point ``seg_map_path`` at the pseudo masks and put
    ``dict(type='ApplyConfidenceMask', conf_dir=...)`` right after ``LoadAnnotations`` in the training pipeline
    (before any resize, crop or flip: the confidence mask is read at the image's original size).

@@ -1,8 +1,8 @@
 """Segmentation dataset for any class list: images + class-index masks (pseudo masks or ground truth).
 
-Masks follow the convention every mmssc stage writes and reads (the VOC one): a single-channel PNG per image,
-``0`` = background, ``k`` = the k-th class of the list (1-based), ``255`` = ignore (uncertain pseudo-label pixels,
-crowd regions). The dataset's class list therefore starts with ``background``: given the stage-1 list (which has
+Masks follow the convention every mmssc stage writes and reads (the VOC one): a single-channel PNG per image, ``0`` =
+background, ``k`` = the k-th class of the list (1-based), ``255`` = ignore (uncertain pseudo-label pixels, crowd
+regions). The dataset's class list therefore starts with ``background``: given the ``cam_classifier`` list (which has
 no background entry), ``background`` is prepended.
 
 Which images are used:

@@ -1,7 +1,7 @@
 """COCO 2014 semantic segmentation with 81 classes (background + the 80 COCO "thing" classes).
 
-The masks are those of ``tools/convert_coco.py`` (ground truth, from the instance annotations) or stage 4's pseudo
-masks: ``0`` = background, ``k`` = ``COCO_CLASSES[k - 1]`` (categories in COCO id order), ``255`` = ignore.
+The masks are those of ``tools/convert_coco.py`` (ground truth, from the instance annotations) or the ``pseudo_masks``
+stage's masks: ``0`` = background, ``k`` = ``COCO_CLASSES[k - 1]`` (categories in COCO id order), ``255`` = ignore.
 mmseg's own COCO dataset is COCO-Stuff (171/182 classes, other indices) and does not fit.
 """
 from mmseg.registry import DATASETS

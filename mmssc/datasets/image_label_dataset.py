@@ -1,4 +1,4 @@
-"""A folder of images with image-level labels: the dataset every stage-1 dataset builds on.
+"""A folder of images with image-level labels: the dataset every ``cam_classifier`` dataset builds on.
 
 Each item carries ``img_path``, ``img_id``, ``gt_label`` (float32 multi-hot over the classes), and, when the
 folders are configured, ``seg_map_path`` (ground-truth or pseudo masks), ``superpixel_path`` and

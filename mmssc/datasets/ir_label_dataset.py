@@ -1,10 +1,10 @@
 """Images with their IR labels, for IRN training (docs/method.md, 'IRN'), or images alone, for IRN inference.
 
-Items carry ``img_id``, ``img_path`` and, when ``data_prefix['seg_map_path']`` names the IR-label folder
-(stage 3's ``ir_labels/``: 0 = confident background, c+1 = confident class c, 255 = uncertain), ``seg_map_path``.
-The ids come from ``ann_file`` (one id or file name per line, first token) or, without it, from the IR-label
-folder (else the image folder). Missing images or IR labels are reported together when the dataset is built, as
-one error naming the files.
+Items carry ``img_id``, ``img_path`` and, when ``data_prefix['seg_map_path']`` names the IR-label folder (the
+``ir_labels`` stage's ``ir_labels/``: 0 = confident background, c+1 = confident class c, 255 = uncertain),
+``seg_map_path``. The ids come from ``ann_file`` (one id or file name per line, first token) or, without it, from the
+IR-label folder (else the image folder). Missing images or IR labels are reported together when the dataset is built,
+as one error naming the files.
 
 Why not :class:`ImageLabelDataset`: IRN needs no image-level labels. That class requires them (from a label file,
 or derived by reading every mask at start-up, which for IR labels would also drop classes the CAM thresholds

@@ -1,4 +1,4 @@
-"""``SegRandomResizedCrop``: the training crop of SSC's segmentation stage (docs/method.md, 'Stage 5: segmentation',
+"""``SegRandomResizedCrop``: the training crop of SSC's segmentation stage (docs/method.md, 'segmentation',
 step 1).
 
 BECO's ``RandomResizedCropMask(512, scale=[0.5, 0.75, ...])`` follows torchvision's ``RandomResizedCrop``: for an

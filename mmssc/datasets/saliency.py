@@ -1,11 +1,12 @@
 """Saliency maps as a dataset input: one grayscale PNG per image, 0 (background) .. 255 (salient object).
 
 I²CRC (docs/method.md, 'I²CRC') guides its classifier and its pseudo-labels with the maps of a salient-object
-detector that the user runs beforehand. A dataset finds them through ``data_prefix['saliency_path']`` (the item
-then has ``saliency_path``); :class:`LoadSaliency` reads the map into ``gt_saliency`` (uint8 H×W) and lists it in
-``seg_fields``, so every geometric transform that stage 1 uses (``RandomLongSideResize``, mmseg's ``RandomFlip``,
-``RandomCropWithPad``, which pads it with 0 = not salient) and I²CRC's ``SquareResize`` move it with the image.
-``PackClsInputs`` packs it as ``data_sample.gt_saliency`` (PixelData 1×H×W uint8); the model divides by 255.
+detector that the user runs beforehand. A dataset finds them through ``data_prefix['saliency_path']`` (the item then
+has ``saliency_path``); :class:`LoadSaliency` reads the map into ``gt_saliency`` (uint8 H×W) and lists it in
+``seg_fields``, so every geometric transform that ``cam_classifier`` uses (``RandomLongSideResize``, mmseg's
+``RandomFlip``, ``RandomCropWithPad``, which pads it with 0 = not salient) and I²CRC's ``SquareResize`` move it with
+the image. ``PackClsInputs`` packs it as ``data_sample.gt_saliency`` (PixelData 1×H×W uint8); the model divides
+by 255.
 """
 import numpy as np
 from mmcv.transforms import BaseTransform

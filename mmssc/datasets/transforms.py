@@ -1,4 +1,4 @@
-"""Stage-1 data transforms: image and superpixel map travel together (docs/method.md, 'Stage 1: CAM classifier').
+"""``cam_classifier`` data transforms: image and superpixel map travel together (docs/method.md, 'cam_classifier').
 
 The official order is: read RGB → decode superpixels (+1, so 0 is free for padding) → random long-side resize
 (PIL bicubic / nearest) → normalise → flip → random crop with padding → relabel superpixel ids. Here the
@@ -150,8 +150,8 @@ class RandomCropWithPad(BaseTransform):
 
 @TRANSFORMS.register_module()
 class RelabelSuperpixels(BaseTransform):
-    """Map the ids present in the crop (padding included) to a random permutation of 0..n-1 (docs/method.md, 'Stage 1:
-    CAM classifier')."""
+    """Map the ids present in the crop (padding included) to a random permutation of 0..n-1 (docs/method.md,
+    'cam_classifier')."""
 
     def transform(self, results: dict) -> dict:
         sp = results['gt_superpixels']

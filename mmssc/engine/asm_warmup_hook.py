@@ -1,4 +1,4 @@
-"""Switch the ASM loss on after a warm-up (docs/method.md, 'Stage 1: CAM classifier': epochs 0–1 without L_a, from epoch
+"""Switch the ASM loss on after a warm-up (docs/method.md, 'cam_classifier': epochs 0–1 without L_a, from epoch
 2 with it).
 
 The gate is recomputed from ``runner.epoch`` before every epoch (and before training, which covers

@@ -22,7 +22,7 @@ class BECOWarmupHook(Hook):
         if not hasattr(model, 'set_epoch'):
             raise AttributeError(f'BECOWarmupHook needs a model with set_epoch(epoch) (BECOSegmentor); '
                                  f'{type(model).__name__} has none')
-        model.set_epoch(ASMWarmupHook._current_epoch(runner))  # the same epoch count as stage 1's warm-up
+        model.set_epoch(ASMWarmupHook._current_epoch(runner))  # the same epoch count as cam_classifier's warm-up
 
     def before_train(self, runner) -> None:
         self._set_epoch(runner)

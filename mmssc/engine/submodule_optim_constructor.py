@@ -1,4 +1,4 @@
-"""One optimiser per group of submodules (docs/method.md, 'Stage 1: CAM classifier': SGD for the classifier, Adam for
+"""One optimiser per group of submodules (docs/method.md, 'cam_classifier': SGD for the classifier, Adam for
 the decoder).
 
 mmengine ships no multi-optimiser constructor (docs/stack_fixes.md). Each key of ``optim_wrapper`` other than

@@ -1,4 +1,5 @@
-"""CAMs written from the ground truth with a known under-activation: a controlled input for stages 3–4.
+"""CAMs written from the ground truth with a known under-activation: a controlled input for ``ir_labels`` →
+``pseudo_masks``.
 
 A trained classifier's CAMs mix two errors (under- and over-activation) in proportions nobody controls, so they
 cannot tell whether the IR-label → IRN → random-walk stages do their job. These CAMs have one error of a known
@@ -7,7 +8,7 @@ size instead. For every class c of an image with ground-truth region M_c, and ev
     d(x)   = Euclidean distance from x to the nearest pixel outside its connected component of M_c (0 outside M_c)
     D      = max of d over that component (its "radius")
     a_c(x) = e + (1 − e) · (d(x) / D)^γ      inside M_c,  0 outside
-    M_c    = G_σ * a_c,   then divided by its max + 1e-5 (as stage 2 normalises every CAM)
+    M_c    = G_σ * a_c,   then divided by its max + 1e-5 (as ``cams`` normalises every CAM)
 
 with e = ``edge_value`` (the activation left at the object's boundary), γ = ``gamma`` (how fast it fades towards
 the boundary) and G_σ a Gaussian of ``blur_sigma`` pixels (the little activation a real CAM has outside the

@@ -242,7 +242,7 @@ def format_result(result: dict, title: str = '') -> str:
 
 
 def ir_label_quality(ir_label_dir: str, items: Sequence[dict]) -> dict:
-    """How good the confident pixels of IR labels (0 / c+1 / 255 = uncertain, docs/method.md, 'Stage 3: IR labels') are,
+    """How good the confident pixels of IR labels (0 / c+1 / 255 = uncertain, docs/method.md, 'ir_labels') are,
     in percent.
 
     precision = correctly labelled confident pixels / confident pixels; coverage = confident pixels / pixels with

@@ -78,7 +78,7 @@ class ASMLoss(nn.Module):
         kernel_size: erosion kernel (8 officially; the paper finds 6–10 best).
         superpixel_stride: subsampling of the superpixel map (``sp[:, ::2, ::2]`` officially).
         use_reliable_selection: False gives target = regional CAM only ("+ASM without RS").
-        loss_weight: β_a (docs/method.md, 'Stage 1: CAM classifier').
+        loss_weight: β_a (docs/method.md, 'cam_classifier').
     """
 
     def __init__(self, threshold: float = 0.3, kernel_size: int = 8, superpixel_stride: int = 2,

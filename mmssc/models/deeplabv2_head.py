@@ -5,10 +5,9 @@ feature map x with different dilation rates r and adds their class scores:
 
     logits(x) = Σ_{r ∈ rates} f_r(x)
 
-* ResNet-101 variant (docs/method.md, 'Stage 5: segmentation', the one SSC/BECO use): f_r is one 3×3 convolution with
-dilation r, padding
-  r and a bias, mapping the 2048 backbone channels straight to the classes. Rates 6/12/18/24; weights N(0, 0.01),
-  biases 0; no BN, no ReLU, no dropout, no image pooling. Compare mmseg's ``ASPPHead`` (DeepLab-v3), which
+* ResNet-101 variant (docs/method.md, 'segmentation', the one SSC/BECO use): f_r is one 3×3 convolution with dilation
+  r, padding r and a bias, mapping the 2048 backbone channels straight to the classes. Rates 6/12/18/24; weights N(0,
+  0.01), biases 0; no BN, no ReLU, no dropout, no image pooling. Compare mmseg's ``ASPPHead`` (DeepLab-v3), which
   *concatenates* BN-ReLU branches and adds a bottleneck: a different model (docs/stack_fixes.md).
 * VGG-16 variant ("ASPP-L" of the DeepLab-v2 paper, used for the paper's VGG16 rows, Tables III/V): f_r is
   fc6 (3×3, dilation r, in → ``branch_channels``) → ReLU → dropout → fc7 (1×1) → ReLU → dropout → fc8 (1×1 →

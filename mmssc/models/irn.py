@@ -4,10 +4,10 @@ backbone, trained from IR labels with path-index affinities (docs/method.md, 'IR
 
 **Backbone.** Any registered backbone returning a tuple of feature maps and exposing timm's ``feature_info``
 (channels and reductions per level), by default :class:`mmssc.models.TimmFeatureBackbone` ``resnet50`` at output
-stride 16, the same choice as stage 1. It is fully frozen: no gradients, always in eval mode (BatchNorm uses its
-running statistics, IRN's FixedBatchNorm), features computed under ``no_grad`` (IRN detaches every stage). Levels
-finer than stride 4 are brought to stride 4 by 3×3 / stride-2 / padding-1 max-pooling: for timm's ResNet, whose
-first level is the stride-2 ``act1``, this is exactly the stem's ``maxpool``, so the five levels are IRN's
+stride 16, the same choice as ``cam_classifier``. It is fully frozen: no gradients, always in eval mode (BatchNorm
+uses its running statistics, IRN's FixedBatchNorm), features computed under ``no_grad`` (IRN detaches every stage).
+Levels finer than stride 4 are brought to stride 4 by 3×3 / stride-2 / padding-1 max-pooling: for timm's ResNet,
+whose first level is the stride-2 ``act1``, this is exactly the stem's ``maxpool``, so the five levels are IRN's
 x1..x5 (64, 256, 512, 1024, 2048 channels at strides 4, 4, 8, 16, 16).
 
 **Boundary branch.** Per level: 1×1 conv (no bias) → GroupNorm → ×(reduction/4) bilinear upsample (if > 1) →

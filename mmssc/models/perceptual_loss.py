@@ -101,7 +101,7 @@ class PerceptualLoss(nn.Module):
         layer_weights: one weight per tap; default (1/32, 1/16, 1/8, 1/4, 1) for the VGG19 taps, else all 1.
         allow_random_weights: permit ``checkpoint=None`` (random loss network: tests and smoke runs only).
         max_width: both images are 2×2 average-pooled while their width exceeds this.
-        loss_weight: β_p (docs/method.md, 'Stage 1: CAM classifier').
+        loss_weight: β_p (docs/method.md, 'cam_classifier').
         timm_kwargs: extra ``timm.create_model`` arguments.
     """
 

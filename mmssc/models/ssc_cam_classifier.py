@@ -1,4 +1,4 @@
-"""The SSC CAM classifier of the ``cam_classifier`` stage (docs/method.md, 'Stage 1: CAM classifier').
+"""The SSC CAM classifier of the ``cam_classifier`` stage (docs/method.md, 'cam_classifier').
 
     x_int = W ∗ f(x)                  bias-free 1×1 classifier on the backbone's last feature map (CAM features)
     s     = mean_{h,w} x_int           GAP logits;  L_cls = multilabel_soft_margin(s, y)
@@ -12,9 +12,8 @@ configs. ``cam_features`` is the contract with CAM inference: raw ``x_int`` for 
 that are not training-only stay active, as in the official inference.
 
 Training uses two optimisers (SGD for backbone + classifier, Adam for the reconstruction head), stepped after one
-backward of the summed loss (the official order, docs/method.md, 'Stage 1: CAM classifier'); :meth:`train_step` /
-:meth:`update_params_all` implement it, and
-:class:`mmssc.engine.MultiOptimDDP` does the same under DDP.
+backward of the summed loss (the official order, docs/method.md, 'cam_classifier'); :meth:`train_step` /
+:meth:`update_params_all` implement it, and :class:`mmssc.engine.MultiOptimDDP` does the same under DDP.
 """
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
@@ -31,7 +30,7 @@ from .drs import DRSHooks
 
 
 def official_drs_sites(backbone: nn.Module) -> List[dict]:
-    """docs/method.md, 'DRS': every block of the last ResNet stage, plus the training-only clamp on the detached stage-2
+    """docs/method.md, 'DRS': every block of the last ResNet stage, plus the training-only clamp on the detached layer2
     output."""
     names = dict(backbone.named_modules())
     last = [n for n in names if n == 'layer4' or n.endswith('.layer4')]
@@ -63,7 +62,7 @@ class SSCCAMClassifier(BaseModel):
         frozen_modules: backbone module-name prefixes whose parameters get ``requires_grad=False`` (for timm
             backbones; mmseg's ResNet has ``frozen_stages``).
         norm_eval: keep every BatchNorm of the backbone in eval mode (the official FixedBatchNorm, docs/method.md,
-        'Stage 1: CAM classifier').
+        'cam_classifier').
         drs: ``dict(delta=0.55, sites=None)`` (None = :func:`official_drs_sites`) or None to disable DRS.
         reconstruction_head: config of the CDR decoder (:class:`ReconstructionHead`) or None to disable CDR.
         reconstruction_loss: loss between reconstruction and input (``PerceptualLoss``, ``PixelL1Loss``, ...);
@@ -82,7 +81,7 @@ class SSCCAMClassifier(BaseModel):
             network's backward is done in the forward pass and the decoder is recomputed in backward, which caps
             the branch's memory at one chunk's activations for one more decoder forward, with the official loss
             and gradients exactly. None: the official code's computation, the whole batch's CDR activations kept
-            for backward (docs/benchmarks.md, 'Stage 1 train step').
+            for backward (docs/benchmarks.md, 'cam_classifier train step').
     """
 
     def __init__(self,
@@ -253,8 +252,8 @@ class SSCCAMClassifier(BaseModel):
 
     # ------------------------------------------------------------------ optimisation
     def update_params_all(self, loss: torch.Tensor, optim_wrapper: OptimWrapperDict) -> None:
-        """One backward of the summed loss, then step every optimiser in order (cam, then dec; docs/method.md, 'Stage 1:
-        CAM classifier')."""
+        """One backward of the summed loss, then step every optimiser in order (cam, then dec; docs/method.md,
+        'cam_classifier')."""
         wrappers = list(optim_wrapper.values())
         wrappers[0].backward(loss)
         for wrapper in wrappers:

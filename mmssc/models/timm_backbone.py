@@ -45,9 +45,8 @@ class TimmFeatureBackbone(BaseModule):
         output_stride: 8 or 16 for models that support dilation (ResNets, EfficientNets, ConvNeXt); None
             keeps the model's own (ViTs accept none).
         last_stage_stride: ResNet family only: set the stride of ``layer4`` (1 gives output stride 16 *without*
-            dilation, the official CAM/IRN ResNet-50 of docs/method.md, 'Stage 1: CAM classifier'; timm's
-            ``output_stride=16`` dilates
-            layer4 instead).
+            dilation, the official CAM/IRN ResNet-50 of docs/method.md, 'cam_classifier'; timm's ``output_stride=16``
+            dilates layer4 instead).
         **timm_kwargs: passed to ``timm.create_model`` (``drop_path_rate``, ``dynamic_img_size``, ...).
     """
 

@@ -1,8 +1,7 @@
 """A few-thousand-parameter CAM classifier for smoke runs and DDP tests.
 
-Same contract as the SSC classifier (docs/method.md, 'Stage 1: CAM classifier'): a bias-free 1×1 classifier applied
-*before* pooling
-gives per-class CAM features; logits are their global average; the loss is the multilabel soft margin loss.
+Same contract as the SSC classifier (docs/method.md, 'cam_classifier'): a bias-free 1×1 classifier applied *before*
+pooling gives per-class CAM features; logits are their global average; the loss is the multilabel soft margin loss.
 """
 from typing import List, Optional
 

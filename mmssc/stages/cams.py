@@ -1,5 +1,5 @@
 """The ``cams`` stage: multi-scale, flip-summed class activation maps of a trained CAM classifier, one
-``<work_dir>/cams/<id>.npz`` per image (docs/method.md, 'Stage 2: multi-scale CAMs').
+``<work_dir>/cams/<id>.npz`` per image (docs/method.md, 'cams').
 
 For an RGB image of size H×W, image labels ``keys`` (0-based foreground classes) and scales S (official:
 1.0, 0.5, 1.5, 2.0):

@@ -1,5 +1,5 @@
 """The ``ir_labels`` stage: inter-pixel relation (IR) labels from the CAMs, confident foreground, confident
-background, uncertain; one ``<work_dir>/ir_labels/<id>.png`` per image (docs/method.md, 'Stage 3: IR labels').
+background, uncertain; one ``<work_dir>/ir_labels/<id>.png`` per image (docs/method.md, 'ir_labels').
 
 With ``high_res`` = M (K×H×W, per-class max-normalised CAMs of the image's classes ``keys``) and the raw RGB image:
 

@@ -11,7 +11,7 @@ The images are the config's ``infer_dataloader.dataset`` (``ann_file`` replaces 
 3. ``W/pseudo_masks/<id>.png``: the argmax as labels 0 (background) / c+1 (the CAM file's class c), a palette PNG;
 4. ``W/pseudo_masks_confident/<id>.png``: the same with the less confident half of every predicted class region
    set to 255 (:mod:`mmssc.confidence_mask`), computed from the scores in memory (IRN/SSC saved ~2 MB of scores per
-   image for that). Stage 5 trains on this folder; 255 is ignored by mmseg's losses.
+   image for that). ``segmentation`` trains on this folder; 255 is ignored by mmseg's losses.
 
 An image is done when both files exist; files are written atomically, so an interrupted run resumes where it
 stopped and gives the same files as one uninterrupted run. Missing CAM files, images or the checkpoint are one

@@ -3,7 +3,7 @@
 ``make_superpixels``: Felzenszwalb (σ 0.8, k 75, min size 75) then greedy merging to at most
 ``max_regions`` regions, with selective search's colour/texture/size/fill similarity between adjacent
 regions, or, when dense CNN features are given, ICD's cosine + size similarity merged globally.
-``load_or_make_superpixels``: read a stored 24-bit PNG id map (docs/method.md, 'Stage 1: CAM classifier') or generate
+``load_or_make_superpixels``: read a stored 24-bit PNG id map (docs/method.md, 'cam_classifier') or generate
 one
 and cache it atomically in the same format.
 """

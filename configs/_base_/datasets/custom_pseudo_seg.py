@@ -1,5 +1,5 @@
 # Your own data: train DeepLab-v2 on the pseudo masks of your images, evaluate on your ground-truth masks if you
-# have them. Masks: 0 = background, k = k-th class of classes.txt (the stage-1 class list, one name per line;
+# have them. Masks: 0 = background, k = k-th class of classes.txt (the cam_classifier class list, one name per line;
 # `background` is prepended automatically), 255 = ignore. Without an image list (ann_file), the training set is
 # the pseudo masks present in the folder, and the validation set is the ground-truth masks present.
 _base_ = ['./voc12_pseudo_seg.py']

@@ -1,5 +1,5 @@
-# PASCAL VOC 2012 + SBD ("train_aug", 10,582 images) with image-level labels and superpixels (docs/method.md, 'Stage 1:
-# CAM classifier').
+# PASCAL VOC 2012 + SBD ("train_aug", 10,582 images) with image-level labels and superpixels (docs/method.md,
+# 'cam_classifier').
 # Superpixels are the 24-bit PNGs distributed with the paper's data, or made with tools/make_superpixels.py.
 dataset_type = 'VOCClsDataset'
 # Image-level labels: 'auto' reads the VOC XML annotations (Annotations/<id>.xml), the official labels, when that

@@ -1,8 +1,8 @@
 # PASCAL VOC 2012 + SBD: train DeepLab-v2 on SSC's pseudo masks (train_aug, 10,582 images), evaluate on the real
-# ground truth of val (1,449) with mmseg's IoUMetric (docs/method.md, 'Stage 5: segmentation'; docs/stack_fixes.md).
+# ground truth of val (1,449) with mmseg's IoUMetric (docs/method.md, 'segmentation'; docs/stack_fixes.md).
 #
 # Pseudo masks: one class-index PNG per train_aug image (0 = background, 1..20, 255 = uncertain/ignored), i.e.
-# stage 4's `pseudo_masks_confident` folder. Set the folder with
+# the pseudo_masks stage's `pseudo_masks_confident` folder. Set the folder with
 #   --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=/abs/path/to/pseudo_masks_confident
 # (relative paths are taken relative to data_root). A pseudo-mask folder plus a separate folder of 0/1 (or 0/255)
 # confidence masks works too: add dict(type='ApplyConfidenceMask', conf_dir=...) right after LoadAnnotations.
@@ -14,25 +14,24 @@ train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
     # BECO's crop: area U(0.5, 0.75) of the image, aspect ratio in [3/4, 4/3], resized to 512×512 (docs/method.md,
-    # 'Stage 5: segmentation').
+    # 'segmentation').
     dict(type='SegRandomResizedCrop', size=crop_size, scale=(0.5, 0.75), ratio=(3 / 4, 4 / 3)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     # Stand-in for BECO's photometric augmentation (brightness/contrast + hue/saturation p=0.8, gray p=0.2,
-    # Gaussian blur p=0.5; docs/method.md, 'Stage 5: segmentation'), which lives inside BECO's training step.
+    # Gaussian blur p=0.5; docs/method.md, 'segmentation'), which lives inside BECO's training step.
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs')
 ]
-# Official test input: the image resized to 512×512 (aspect ratio not kept, docs/method.md, 'Stage 5: segmentation').
-# mmseg resizes the prediction
-# back and scores it against the original-size ground truth (loaded after the resize).
+# Official test input: the image resized to 512×512 (aspect ratio not kept, docs/method.md, 'segmentation'). mmseg
+# resizes the prediction back and scores it against the original-size ground truth (loaded after the resize).
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=crop_size, keep_ratio=False),
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
 ]
-# Multi-scale test (`tools/test.py ... --tta`): the official scales 0.5-1.5 × 512 (docs/method.md, 'Stage 5:
-# segmentation'), plus horizontal flip.
+# Multi-scale test (`tools/test.py ... --tta`): the official scales 0.5-1.5 × 512 (docs/method.md,
+# 'segmentation'), plus horizontal flip.
 # mmseg's SegTTAModel averages the softmax over the views; the official code takes the pixel-wise max of the
 # logits over scales without flip, so numbers can differ slightly.
 img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5]
@@ -50,7 +49,7 @@ tta_pipeline = [
         ])
 ]
 train_dataloader = dict(
-    batch_size=16,  # per process; the official total batch is 16 (docs/method.md, 'Stage 5: segmentation')
+    batch_size=16,  # per process; the official total batch is 16 (docs/method.md, 'segmentation')
     num_workers=4,
     persistent_workers=True,
     drop_last=True,

@@ -1,5 +1,4 @@
-# DeepLab-v2 with a ResNet-101 backbone, as SSC's segmentation stage builds it (docs/method.md, 'Stage 5:
-# segmentation').
+# DeepLab-v2 with a ResNet-101 backbone, as SSC's segmentation stage builds it (docs/method.md, 'segmentation').
 # * Backbone: torchvision-layout ResNet-101 ("resnet-B": 7×7 stem, stride on the 3×3 conv), output stride 8:
 #   strides (1, 2, 1, 1), dilations (1, 1, 2, 4), no contracted dilation and no multi-grid; layer4 only.
 #   (The paper says OS 16; the official code uses 8.) Trainable BN, not frozen.

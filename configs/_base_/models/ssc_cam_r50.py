@@ -1,6 +1,6 @@
-# The SSC CAM classifier with the official ResNet-50 (docs/method.md, 'Stage 1: CAM classifier').
+# The SSC CAM classifier with the official ResNet-50 (docs/method.md, 'cam_classifier').
 # torchvision-style ResNet-50 at output stride 16 WITHOUT dilation (strides 1,2,2,1 for layer1..4), BN statistics
-# frozen (FixedBatchNorm = norm_eval), stem..layer2 frozen (the official detach after stage 2).
+# frozen (FixedBatchNorm = norm_eval), stem..layer2 frozen (the official detach after layer2).
 model = dict(
     type='SSCCAMClassifier',
     num_classes=20,

@@ -1,8 +1,7 @@
-# SSC/BECO segmentation schedule (docs/method.md, 'Stage 5: segmentation'): SGD lr 0.01 for every parameter (no 10× head
+# SSC/BECO segmentation schedule (docs/method.md, 'segmentation'): SGD lr 0.01 for every parameter (no 10× head
 # multiplier), momentum 0.9, weight decay 1e-4, poly decay (power 0.9) stepped every iteration.
 # VOC: 100 epochs as the official main.py (the paper and its JSON config say 80: set max_epochs=80
-# and the scheduler's end=80). 10,582 // 16 = 661 iterations per epoch, 66,100 in all (docs/method.md, 'Stage 5:
-# segmentation').
+# and the scheduler's end=80). 10,582 // 16 = 661 iterations per epoch, 66,100 in all (docs/method.md, 'segmentation').
 # The official lr is max(0.01·(1 - it/max_it)^0.9, 1e-5); mmengine's PolyLR gives (0.01 - 1e-5)·(1 - it/max_it)^0.9
 # + 1e-5, which differs by at most 1e-5.
 # Validation runs every val_interval epochs on the evaluation split for monitoring only; no checkpoint is chosen

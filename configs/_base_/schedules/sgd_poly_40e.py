@@ -1,4 +1,4 @@
-# SSC/BECO segmentation schedule (docs/method.md, 'Stage 5: segmentation'): SGD lr 0.01 for every parameter (no 10× head
+# SSC/BECO segmentation schedule (docs/method.md, 'segmentation'): SGD lr 0.01 for every parameter (no 10× head
 # multiplier), momentum 0.9, weight decay 1e-4, poly decay (power 0.9) stepped every iteration.
 # COCO: the paper's 40 epochs (the official code has no COCO training).
 # The official lr is max(0.01·(1 - it/max_it)^0.9, 1e-5); mmengine's PolyLR gives (0.01 - 1e-5)·(1 - it/max_it)^0.9

@@ -1,4 +1,4 @@
-# Stage-1 optimisation (docs/method.md, 'Stage 1: CAM classifier'): one summed backward, then SGD (backbone +
+# cam_classifier optimisation (docs/method.md, 'cam_classifier'): one summed backward, then SGD (backbone +
 # classifier) and Adam (decoder).
 #
 # OFFICIAL vs PAPER: the paper says SGD momentum 0.9, but the official PolyOptimizer passes weight_decay as SGD's
