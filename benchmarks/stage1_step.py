@@ -118,7 +118,7 @@ def main():
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(f'measured {variant}', file=sys.stderr)
     base = rows[0]
-    print(f'\nStage-1 train step on CPU ({args.threads} threads), crop {args.crop}, batch {args.batch}, '
+    print(f'\ncam_classifier train step on CPU ({args.threads} threads), crop {args.crop}, batch {args.batch}, '
           f'median of {args.steps} steps after {args.warmup} warm-up\n')
     print('| variant | step (s) | × baseline | peak RSS (GB) | × baseline | ASM loss share |')
     print('|---|---|---|---|---|---|')

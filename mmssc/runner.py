@@ -294,7 +294,7 @@ class StageRunner:
         with atomic_path(path) as tmp:
             with open(tmp, 'w') as f:
                 f.write(''.join(i + '\n' for i in ids))
-        self.log(f'[pipeline] no pseudo_mask_list: {len(ids)} images of the stage-1 test_dataloader, '
+        self.log(f'[pipeline] no pseudo_mask_list: {len(ids)} images of the cam_classifier test_dataloader, '
                  f'listed in {path}')
 
     def _listed_items(self) -> tuple:
