@@ -20,7 +20,11 @@ per trained stage::
     stage_args = dict(cams=['--scales', '1.0', '0.5'], ...)          # optional extra tool arguments per stage
     stage_cfg_options = dict(cam_classifier={'train_cfg.max_epochs': 5}, ...)   # optional overrides per stage
 
-What each stage is lives in one table, :data:`STAGE_TABLE`: its kind (``data``: superpixels next to the images;
+Two methods, one table each (the pipeline config's ``method``): ``'ssc'`` (the default), :data:`STAGE_TABLE`,
+and ``'i2crc'``, :data:`I2CRC_STAGE_TABLE` (cam_classifier → cams → saliency_labels → segmentation_round1 →
+round1_masks → refined_labels → segmentation → evaluation; docs/stages.md, 'I²CRC'). An I²CRC pipeline config
+names ``cam_config`` and ``seg_config`` (both segmentation rounds train it; a plain segmenter) and no
+``irn_config``. Each row says what a stage is: its kind (``data``: superpixels next to the images;
 ``train``: ``tools/train.py``, done when the final checkpoint exists; ``per_image``: a ``tools/make_*.py`` tool,
 done when every image has each of its output files; ``evaluation``: always runs, it only reads), the tool, the
 config it reads, the work_dir folders it writes (:mod:`mmssc.stage_files`) and its stage-specific inputs. Each
@@ -78,13 +82,17 @@ def _ir_label_summary(result: dict) -> str:
     return f"precision {_pct(result.get('precision'))}, coverage {_pct(result.get('coverage'))}"
 
 
+def _label_summary(result: dict) -> str:
+    """Labels with ignored pixels (I²CRC's): mIoU with 255 as background, and the labelled pixels' quality."""
+    return f"{_miou_summary(result)} (255 as background); {_ir_label_summary(result.get('labelled', {}))}"
+
+
 @dataclass(frozen=True)
 class Stage:
     """One row of :data:`STAGE_TABLE`: everything the runner needs to know about a stage.
 
     name: the stage name (``--stages``, ``stage_args`` / ``stage_cfg_options`` keys, results and times keys).
     kind: one of :data:`KINDS`; the runner has one completion check and one command builder per kind.
-    summary: formats its entry of the results in the final table (None: no result column).
     tool: the script it runs, relative to the repository.
     config_key: ``train`` rows: the pipeline-config key naming the stage config.
     config_of: other rows: the training stage whose config (as that stage's ``stage_cfg_options`` changed it)
@@ -101,6 +109,11 @@ class Stage:
     class_count_keys: config keys set from the names in the pipeline config's ``classes_file``: the count plus
         the value (1 for a segmenter's background class).
     overlays: write the per-stage overlays (``vis/stages``) after it.
+    score: how the evaluation scores its output on the images with ground truth: ``cams`` (seeds), ``ir_labels``
+        (precision and coverage of the labelled pixels), ``labels`` (both: mIoU with 255 as background, and
+        precision/coverage), ``masks`` (mIoU), ``segmenter`` (a training stage: its checkpoint on its config's own
+        test split); '' none.
+    summary: formats its entry of the results in the final table (None: no result column).
     """
     name: str
     kind: str
@@ -114,6 +127,7 @@ class Stage:
     train_inputs: Mapping[str, str] = field(default_factory=dict)
     class_count_keys: Mapping[str, int] = field(default_factory=dict)
     overlays: bool = False
+    score: str = ''
     summary: Optional[Callable[[dict], str]] = None
 
     @property
@@ -129,28 +143,59 @@ STAGE_TABLE: Tuple[Stage, ...] = (
           outputs=('cam_classifier',),
           class_count_keys={'model.num_classes': 0, 'model.reconstruction_head.num_classes': 0}),
     Stage('cams', 'per_image', tool='tools/make_cam.py', config_of='cam_classifier',
-          loads_checkpoint=True, distributed=True, outputs=('cams',), summary=_seed_summary),
+          loads_checkpoint=True, distributed=True, outputs=('cams',), score='cams', summary=_seed_summary),
     Stage('ir_labels', 'per_image', tool='tools/make_ir_label.py', config_of='cam_classifier',
-          outputs=('ir_labels',), summary=_ir_label_summary),
+          outputs=('ir_labels',), score='ir_labels', summary=_ir_label_summary),
     Stage('irn', 'train', tool='tools/train.py', config_key='irn_config', outputs=('irn',),
           train_inputs={'train_dataloader.dataset.data_prefix.seg_map_path': 'ir_labels'}),
     Stage('pseudo_masks', 'per_image', tool='tools/make_pseudo_masks.py', config_of='irn',
           loads_checkpoint=True, distributed=True, outputs=('pseudo_masks', 'pseudo_masks_confident'),
-          overlays=True, summary=_miou_summary),
+          overlays=True, score='masks', summary=_miou_summary),
     Stage('segmentation', 'train', tool='tools/train.py', config_key='seg_config',
-          outputs=('segmentation',), summary=_test_split_summary,
+          outputs=('segmentation',), score='segmenter', summary=_test_split_summary,
           train_inputs={'train_dataloader.dataset.data_prefix.seg_map_path': 'pseudo_masks_confident'},
           class_count_keys={'model.decode_head.num_classes': 1}),
     Stage('evaluation', 'evaluation'),
 )
+_SEGMENTER_CLASSES = {'model.decode_head.num_classes': 1}
+I2CRC_STAGE_TABLE: Tuple[Stage, ...] = (
+    Stage('cam_classifier', 'train', tool='tools/train.py', config_key='cam_config',
+          outputs=('cam_classifier',), class_count_keys={'model.num_classes': 0}),
+    Stage('cams', 'per_image', tool='tools/make_i2crc_cam.py', config_of='cam_classifier',
+          loads_checkpoint=True, distributed=True, outputs=('cams',), score='cams', summary=_seed_summary),
+    Stage('saliency_labels', 'per_image', tool='tools/make_saliency_labels.py', config_of='cam_classifier',
+          outputs=('saliency_labels',), score='labels', summary=_label_summary),
+    Stage('segmentation_round1', 'train', tool='tools/train.py', config_key='seg_config',
+          outputs=('segmentation_round1',), score='segmenter', summary=_test_split_summary,
+          train_inputs={'train_dataloader.dataset.data_prefix.seg_map_path': 'saliency_labels'},
+          class_count_keys=_SEGMENTER_CLASSES),
+    Stage('round1_masks', 'per_image', tool='tools/make_segmenter_masks.py', config_of='segmentation_round1',
+          loads_checkpoint=True, distributed=True, outputs=('round1_masks',), score='masks',
+          summary=_miou_summary),
+    Stage('refined_labels', 'per_image', tool='tools/refine_labels.py', config_of='cam_classifier',
+          outputs=('refined_labels',), overlays=True, score='labels', summary=_label_summary),
+    Stage('segmentation', 'train', tool='tools/train.py', config_key='seg_config',
+          outputs=('segmentation',), score='segmenter', summary=_test_split_summary,
+          train_inputs={'train_dataloader.dataset.data_prefix.seg_map_path': 'refined_labels'},
+          class_count_keys=_SEGMENTER_CLASSES),
+    Stage('evaluation', 'evaluation'),
+)
+STAGE_TABLES = dict(ssc=STAGE_TABLE, i2crc=I2CRC_STAGE_TABLE)   # the pipeline config's `method` picks one
 STAGES = tuple(stage.name for stage in STAGE_TABLE)
-_STAGE_BY_NAME = {stage.name: stage for stage in STAGE_TABLE}
+ALL_STAGES = tuple(dict.fromkeys(stage.name for table in STAGE_TABLES.values() for stage in table))
 
 
-def stage_named(name: str) -> Stage:
-    if name not in _STAGE_BY_NAME:
-        raise KeyError(f'unknown stage {name!r}; stages are {", ".join(STAGES)}')
-    return _STAGE_BY_NAME[name]
+def stage_table(method: str) -> Tuple[Stage, ...]:
+    if method not in STAGE_TABLES:
+        raise KeyError(f'pipeline config: method {method!r} is unknown; methods are {", ".join(STAGE_TABLES)}')
+    return STAGE_TABLES[method]
+
+
+def stage_named(name: str, table: Sequence[Stage] = STAGE_TABLE) -> Stage:
+    for stage in table:
+        if stage.name == name:
+            return stage
+    raise KeyError(f'unknown stage {name!r}; stages are {", ".join(stage.name for stage in table)}')
 
 
 def _cfg_options_args(options: Dict[str, object]) -> List[str]:
@@ -179,7 +224,10 @@ class StageRunner:
 
     def __init__(self, cfg, gpus: int = 1, python: str = sys.executable, show_num: int = 8,
                  log=print):
-        config_keys = [stage.config_key for stage in STAGE_TABLE if stage.kind == 'train']
+        self.method = cfg.get('method', 'ssc')
+        self.table = stage_table(self.method)
+        self.stages = tuple(stage.name for stage in self.table)
+        config_keys = list(dict.fromkeys(stage.config_key for stage in self.table if stage.kind == 'train'))
         for key in ['work_dir', 'data_root'] + config_keys:
             if key not in cfg:
                 raise KeyError(f'pipeline config: `{key}` is missing')
@@ -192,10 +240,10 @@ class StageRunner:
         self.log = log
         self.stage_args = dict(cfg.get('stage_args', {}))
         self.stage_cfg_options = dict(cfg.get('stage_cfg_options', {}))
-        unknown = (set(self.stage_args) | set(self.stage_cfg_options)) - set(STAGES)
+        unknown = (set(self.stage_args) | set(self.stage_cfg_options)) - set(self.stages)
         if unknown:
-            raise KeyError(f'pipeline config: unknown stages {sorted(unknown)}; stages are {", ".join(STAGES)}')
-        self.configs = {stage.name: self._load(cfg[stage.config_key]) for stage in STAGE_TABLE
+            raise KeyError(f'pipeline config: unknown stages {sorted(unknown)}; stages are {", ".join(self.stages)}')
+        self.configs = {stage.name: self._load(cfg[stage.config_key]) for stage in self.table
                         if stage.kind == 'train'}
         self._class_count: Optional[int] = None
         self._image_ids: Optional[List[str]] = None
@@ -208,9 +256,13 @@ class StageRunner:
             raise FileNotFoundError(f'pipeline config: stage config not found: {path}')
         return Config.fromfile(path)
 
+    def stage(self, name: str) -> Stage:
+        """The row of stage ``name`` in this pipeline's table (an unknown name is a KeyError listing them)."""
+        return stage_named(name, self.table)
+
     def config_path(self, name: str) -> str:
         """The stage config that stage ``name`` reads (its own, or its training stage's)."""
-        return self.cfg[stage_named(stage_named(name).config_stage).config_key]
+        return self.cfg[self.stage(self.stage(name).config_stage).config_key]
 
     def class_count(self) -> Optional[int]:
         """The number of names in ``<data_root>/<classes_file>``; None without ``classes_file``."""
@@ -230,10 +282,10 @@ class StageRunner:
         """The ``--cfg-options`` of stage ``name``: its config's dataloaders at ``data_root``, the class count of
         ``classes_file``, with ``with_inputs`` the folders a training stage reads, then ``stage_cfg_options``: a
         per-image stage first gets its training stage's (it uses that config as training changed it: model ...)."""
-        stage = stage_named(name)
+        stage = self.stage(name)
         if not stage.config_stage:
             raise KeyError(f'stage {name} reads no stage config')
-        source = stage_named(stage.config_stage)
+        source = self.stage(stage.config_stage)
         options = data_root_options(self.configs[source.name], self.data_root)
         count = self.class_count() if source.class_count_keys else None
         if count is not None:
@@ -249,7 +301,7 @@ class StageRunner:
     def train_inputs(self, name: str) -> Dict[str, str]:
         """Config key → work_dir folder for training stage ``name``: the table's ``train_inputs``, updated by its
         stage config's own ``pipeline_inputs`` (BECO configs read the label from ``pseudo_masks``)."""
-        inputs = dict(stage_named(name).train_inputs)
+        inputs = dict(self.stage(name).train_inputs)
         declared = self.configs[name].get(PIPELINE_INPUTS_KEY) or {}
         for key, folder in declared.items():
             if folder not in STAGE_DIRS:
@@ -383,14 +435,14 @@ class StageRunner:
 
     # ------------------------------------------------------------------ stages: done? / run
     def is_done(self, name: str) -> bool:
-        stage = stage_named(name)
+        stage = self.stage(name)
         done = {'data': self._data_done, 'train': self._train_done, 'per_image': self._per_image_done,
                 'evaluation': lambda stage: False}[stage.kind]  # evaluation always runs (it only reads)
         return done(stage)
 
     def command(self, name: str) -> List[str]:
         """The command line stage ``name`` runs (the evaluation runs in this process and has none)."""
-        stage = stage_named(name)
+        stage = self.stage(name)
         if stage.kind == 'evaluation':
             raise KeyError(f'stage {name} runs in the runner itself and has no command')
         build = {'data': self._data_command, 'train': self._train_command,
@@ -399,7 +451,7 @@ class StageRunner:
 
     def run_stage(self, name: str) -> None:
         """Run one stage (after :meth:`prepare`, which :meth:`run` calls)."""
-        stage = stage_named(name)
+        stage = self.stage(name)
         if stage.kind == 'evaluation':
             self.evaluate()
         else:
@@ -423,38 +475,53 @@ class StageRunner:
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self) -> dict:
-        """Seeds, IR labels and pseudo masks on ``eval_list``; the segmenter (once trained) on its own test split."""
+        """Every scored stage of the table (its ``score``): the per-image outputs on ``eval_list`` (or
+        ``eval_mask_dir``), those of a stage that has not run yet are left out; each trained segmenter on its own
+        test split once its final checkpoint exists."""
         from .evaluation.mask_metrics import evaluate_cams, evaluate_masks, ir_label_quality
         results = {}
+        scored = [stage for stage in self.table if stage.score]
+        items = classes = None
         if self.cfg.get('eval_list') or self.cfg.get('eval_mask_dir'):
             items, classes = self.eval_items()
-            # optional `cam_sweep`: background thresholds also scored (result keys `sweep`, `best`)
-            results['cams'] = evaluate_cams(stage_dir(self.work_dir, 'cams'), items, classes,
-                                            sweep=self.cfg.get('cam_sweep'))
-            results['ir_labels'] = ir_label_quality(stage_dir(self.work_dir, 'ir_labels'), items)
-            results['pseudo_masks'] = evaluate_masks(stage_dir(self.work_dir, 'pseudo_masks'), items, classes)
-        if osp.isfile(self.checkpoint('segmentation')):
-            results['segmentation'] = self._test_segmenter()
-        else:  # e.g. a run of the stages up to the pseudo masks only (benchmarks/ablation.py)
-            self.log('[pipeline] evaluation: no trained segmenter yet, segmentation not evaluated')
+        for stage in scored:
+            if stage.score == 'segmenter':
+                if osp.isfile(self.checkpoint(stage.name)):
+                    results[stage.name] = self._test_segmenter(stage.name)
+                else:  # e.g. a run of the stages up to the pseudo masks only (benchmarks/ablation.py)
+                    self.log(f'[pipeline] evaluation: no trained {stage.name} yet, not evaluated')
+                continue
+            folder = stage_dir(self.work_dir, stage.outputs[0])
+            if items is None or not osp.isdir(folder):
+                continue
+            if stage.score == 'cams':  # optional `cam_sweep`: more background thresholds (keys `sweep`, `best`)
+                results[stage.name] = evaluate_cams(folder, items, classes, sweep=self.cfg.get('cam_sweep'))
+            elif stage.score == 'ir_labels':
+                results[stage.name] = ir_label_quality(folder, items)
+            elif stage.score == 'masks':
+                results[stage.name] = evaluate_masks(folder, items, classes, title=stage.name)
+            else:  # 'labels'
+                results[stage.name] = dict(evaluate_masks(folder, items, classes, title=stage.name),
+                                           labelled=ir_label_quality(folder, items))
         with atomic_path(osp.join(self.work_dir, RESULTS_FILE)) as tmp:
             with open(tmp, 'w') as f:
                 json.dump(results, f, indent=1, default=float)
         return results
 
-    def _test_segmenter(self) -> dict:
-        """Stock ``tools/test.py`` writes the predictions; they are scored like the pseudo masks."""
+    def _test_segmenter(self, name: str = 'segmentation') -> dict:
+        """Stock ``tools/test.py`` writes the predictions of training stage ``name`` on its config's test split;
+        they are scored like the pseudo masks."""
         from .evaluation.mask_metrics import evaluate_masks
-        seg_dir = stage_dir(self.work_dir, 'segmentation')
+        seg_dir = stage_dir(self.work_dir, name)
         out_dir = osp.join(seg_dir, 'test_predictions')
-        options = self.stage_options('segmentation')
-        self._run([self.python, 'tools/test.py', self.config_path('segmentation'), self.checkpoint('segmentation'),
+        options = self.stage_options(name)
+        self._run([self.python, 'tools/test.py', self.config_path(name), self.checkpoint(name),
                    '--work-dir', osp.join(seg_dir, 'test'), '--out', out_dir] + _cfg_options_args(options),
-                  'segmentation test')
-        cfg = self.configs['segmentation'].copy()
+                  f'{name} test')
+        cfg = self.configs[name].copy()
         cfg.merge_from_dict(options)
         items, classes = dataset_items(cfg, dataloader='test_dataloader')
-        return evaluate_masks(out_dir, items, classes, title='segmenter predictions')
+        return evaluate_masks(out_dir, items, classes, title=f'{name} predictions')
 
     # ------------------------------------------------------------------ the whole run
     def prepare(self) -> None:
@@ -471,8 +538,8 @@ class StageRunner:
         results = osp.join(self.work_dir, RESULTS_FILE)
         if osp.exists(results):
             os.replace(results, f'{results}.stale-{stamp}')
-        first = STAGES.index(name) + (0 if include_stage else 1)
-        for later in STAGE_TABLE[first:]:
+        first = self.stages.index(name) + (0 if include_stage else 1)
+        for later in self.table[first:]:
             for folder in later.outputs:
                 path = stage_dir(self.work_dir, folder)
                 if osp.exists(path):
@@ -483,15 +550,17 @@ class StageRunner:
                     times.pop(later.name, None)
                     self._save_times(times)
 
-    def run(self, stages: Sequence[str] = STAGES, force: bool = False) -> dict:
+    def run(self, stages: Optional[Sequence[str]] = None, force: bool = False) -> dict:
+        """Run ``stages`` (default: all of this method's) in order, skipping complete ones unless ``force``."""
+        stages = self.stages if stages is None else stages
         for name in stages:
-            stage_named(name)  # an unknown name fails before anything runs
+            self.stage(name)  # an unknown name fails before anything runs
         self.prepare()
         for name in stages:
             if not force and self.is_done(name):
                 self.log(f'[pipeline] {name}: complete, skipped')
                 continue
-            evaluation = stage_named(name).kind == 'evaluation'
+            evaluation = self.stage(name).kind == 'evaluation'
             if not evaluation:
                 self.set_aside_outputs(name, include_stage=force)
             start = time.perf_counter()
@@ -503,7 +572,7 @@ class StageRunner:
             self._save_times(times)
         times = self._load_times()
         results = self._load_results()
-        self.log(format_table(results, times))
+        self.log(format_table(results, times, self.table))
         return dict(results=results, times=times)
 
     def _load_times(self) -> dict:
@@ -527,10 +596,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def format_table(results: dict, times: dict) -> str:
+def format_table(results: dict, times: dict, table: Sequence[Stage] = STAGE_TABLE) -> str:
     """The run's summary: quality of every stage's output and the time each stage took."""
     lines = ['| stage | result | time (s) |', '|---|---|---|']
-    for stage in STAGE_TABLE:
+    for stage in table:
         result = results.get(stage.name, {})
         summary = stage.summary(result) if stage.summary and result else ''
         t = times.get(stage.name)

@@ -54,13 +54,19 @@ segmentation        images,                 ``segmentation/``                  m
                     a stage config's
                     ``pipeline_inputs`` names
                     the folders it reads
-I²CRC (docs/method.md, 'I²CRC'; the CAMs go to ``cams/`` in the format above, stages/i2crc_cams.py):
+I²CRC (docs/method.md, 'I²CRC'; its pipeline config names ``method = 'i2crc'``; cam_classifier and cams as above,
+its CAMs made by stages/i2crc_cams.py in the format above):
 saliency_labels     ``cams/``, saliency     ``saliency_labels/``               ``<id>.png``: label PNG as ``ir_labels``:
-(stages/                maps                                                   0 background, c+1 class c, 255 ignored
-saliency_labels.py)                                                            (the saliency-guided initial labels)
-refined_labels      ``saliency_labels/``,   ``refined_labels/``                ``<id>.png``: label PNG as above (labels
-(stages/            first-round                                                of the second segmentation round)
-label_refinement.py) predictions
+(make_saliency_         maps                                                   0 background, c+1 class c, 255 ignored
+labels)                                                                        (the saliency-guided initial labels)
+segmentation_round1 images,                 ``segmentation_round1/``           mmengine work_dir of the first-round
+(train.py)          ``saliency_labels/``                                       plain segmenter
+round1_masks        images, its             ``round1_masks/``                  ``<id>.png``: label PNG, 0 background,
+(make_segmenter_    checkpoint                                                 c+1 class c (its predictions on the
+masks)                                                                         training images, dense CRF by default)
+refined_labels      ``saliency_labels/``,   ``refined_labels/``                ``<id>.png``: label PNG as
+(refine_labels)     ``round1_masks/``                                          ``saliency_labels`` (what the second
+                                                                               round, ``segmentation``, trains on)
 evaluation          any of the folders      (printed; ``--out`` JSON)          mIoU, per-class IoU, fg precision/recall
 (eval_masks)        above + ground truth
 overlays            any of the above        ``vis/<stage>/``                   ``<id>.jpg``: image | CAM | IR label |
@@ -85,12 +91,15 @@ STAGE_DIRS = dict(
     pseudo_masks='pseudo_masks',
     pseudo_masks_confident='pseudo_masks_confident',
     saliency_labels='saliency_labels',
+    segmentation_round1='segmentation_round1',
+    round1_masks='round1_masks',
     refined_labels='refined_labels',
     segmentation='segmentation',
     vis='vis',
 )
 PER_IMAGE_SUFFIX = dict(superpixels='.png', cams='.npz', ir_labels='.png', pseudo_masks='.png',
-                        pseudo_masks_confident='.png', saliency_labels='.png', refined_labels='.png')
+                        pseudo_masks_confident='.png', saliency_labels='.png', round1_masks='.png',
+                        refined_labels='.png')
 CAM_KEYS = ('keys', 'cam', 'high_res')
 BACKGROUND_LABEL = 0
 

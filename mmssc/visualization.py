@@ -95,7 +95,9 @@ def stage_panels(work_dir: str, image_id: str, image: np.ndarray) -> List[Tuple[
         high_res = read_cam_file(cam_path)['high_res']
         panels.append(('CAM', heatmap_overlay(image, high_res.max(axis=0))))
     for stage, caption in (('ir_labels', 'IR label'), ('pseudo_masks', 'pseudo mask'),
-                           ('pseudo_masks_confident', 'confidence')):
+                           ('pseudo_masks_confident', 'confidence'),  # I²CRC's:
+                           ('saliency_labels', 'initial label'), ('round1_masks', 'round 1'),
+                           ('refined_labels', 'refined label')):
         path = stage_file(work_dir, stage, image_id)
         if osp.isfile(path):
             panels.append((caption, label_overlay(image, read_label_png(path, caption))))

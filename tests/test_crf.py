@@ -204,11 +204,12 @@ def test_tool_model_mode_uses_the_tta_probabilities(val_set, tmp_path):
                       '--tta', '--ids', osp.join(root, 'ImageSets/Segmentation/val.txt'),
                       '--out-dir', str(out)]) == 0
 
-    probabilities = tool.ModelProbabilities(TINY_CFG, str(ckpt), 'cpu', tta=True)
+    from mmssc.stages.segmenter_masks import SegmenterProbabilities, _without_annotations
+    probabilities = SegmenterProbabilities(TINY_CFG, str(ckpt), 'cpu', tta=True)
     assert probabilities.class_names == classes
     model.eval()
     tta_model = MODELS.build(dict(type='SegTTAModel', module=model))
-    pipeline = Compose([t for t in tool._without_annotations(cfg.tta_pipeline)])
+    pipeline = Compose([t for t in _without_annotations(cfg.tta_pipeline)])
     for image_id in ids:
         path = osp.join(root, 'JPEGImages', image_id + '.jpg')
         probs = probabilities(path)

@@ -379,3 +379,124 @@ def _tiny_model_cfg():
                 backbone=dict(type='I2CRCVGG16'), classifier=dict(type='I2CRCCamHead', channels=16),
                 data_preprocessor=dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
                                        std=[58.395, 57.12, 57.375], bgr_to_rgb=False))
+
+
+# ----------------------------------------------------------------------------------------------- the I²CRC pipeline
+TINY_SEG_CFG = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs/smoke/tiny_deeplabv2_toy_voc.py')
+
+
+def test_segmenter_masks_are_the_argmax_of_its_probabilities_with_and_without_the_crf(toy_voc, tmp_path):
+    """round1_masks: the model as mmseg tests it → (dense CRF) → argmax, one label PNG per listed image."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    from mmssc.crf import dense_crf
+    from mmssc.fileio import read_image, read_label_png
+    from mmssc.stage_files import stage_file
+    from mmssc.stages import segmenter_masks
+    from conftest import toy_ids
+    pytest.importorskip('pydensecrf.densecrf')
+    root, _ = toy_voc
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(TINY_SEG_CFG)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    checkpoint = str(tmp_path / 'seg.pth')
+    torch.save(dict(state_dict=model.state_dict()), checkpoint)
+    options = {'test_dataloader.dataset.data_root': root}
+    ids = toy_ids(root)[:3]
+    listed = tmp_path / 'list.txt'
+    listed.write_text(''.join(i + '\n' for i in ids))
+    with_crf, without = str(tmp_path / 'crf'), str(tmp_path / 'plain')
+    assert segmenter_masks.run(TINY_SEG_CFG, checkpoint, with_crf, str(listed), cfg_options=options) == len(ids)
+    assert segmenter_masks.run(TINY_SEG_CFG, checkpoint, without, str(listed), crf=False, cfg_options=options) == 3
+    assert segmenter_masks.run(TINY_SEG_CFG, checkpoint, without, str(listed), crf=False, cfg_options=options) == 0
+    probabilities = segmenter_masks.SegmenterProbabilities(Config.fromfile(TINY_SEG_CFG), checkpoint)
+    for image_id in ids:
+        path = osp.join(root, 'JPEGImages', image_id + '.jpg')
+        probs = probabilities(path)
+        image = read_image(path)
+        assert probs.shape == (21, *image.shape[:2])
+        np.testing.assert_allclose(probs.sum(0), 1, atol=1e-5)
+        np.testing.assert_array_equal(read_label_png(stage_file(without, 'round1_masks', image_id)), probs.argmax(0))
+        np.testing.assert_array_equal(read_label_png(stage_file(with_crf, 'round1_masks', image_id)),
+                                      dense_crf(image, probs).argmax(0))
+
+
+def test_the_demo_config_with_i2crc_losses_is_full_ssc_plus_the_losses_and_the_saliency():
+    from mmengine.config import Config
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    ssc = Config.fromfile(osp.join(repo, 'configs/demo/demo_cls.py'))
+    both = Config.fromfile(osp.join(repo, 'configs/demo/demo_cls_i2crc_losses.py'))
+    official = Config.fromfile(osp.join(repo, 'configs/ssc/voc_cls_i2crc_losses.py'))
+    assert both.model.relation_losses == official.model.relation_losses
+    assert 'relation_losses' not in ssc.model or not ssc.model.relation_losses
+    without_losses = dict(both.model)
+    without_losses.pop('relation_losses')
+    assert without_losses == {k: v for k, v in ssc.model.items() if k != 'relation_losses'}
+    assert [t for t in both.train_pipeline if t['type'] != 'LoadSaliency'] == ssc.train_pipeline
+    assert both.train_dataloader.dataset.pipeline == both.train_pipeline
+    assert both.train_dataloader.dataset.data_prefix == dict(ssc.train_dataloader.dataset.data_prefix,
+                                                             saliency_path='saliency')
+
+
+def test_the_stage_tools_name_missing_inputs_and_write_nothing(toy_voc, tmp_path, capsys):
+    """tools/make_saliency_labels.py and tools/refine_labels.py: one error line naming the missing files."""
+    from conftest import load_tool
+    root, _ = toy_voc
+    config = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs/smoke/tiny_i2crc_toy_voc.py')
+    options = ['--cfg-options', f'test_dataloader.dataset.data_root={root}',
+               f'train_dataloader.dataset.data_root={root}']
+    work = str(tmp_path / 'work')
+    labels = load_tool('make_saliency_labels')
+    assert labels.main([config, '--work-dir', work, *options]) == 1           # no CAM files yet
+    err = capsys.readouterr().err
+    assert err.startswith('[make_saliency_labels] error:') and 'CAM files' in err
+    assert osp.join(work, 'cams', '') in err                                    # names the missing files
+    assert not osp.exists(osp.join(work, 'saliency_labels'))
+    refine = load_tool('refine_labels')
+    assert refine.main([config, '--work-dir', work, *options]) == 1            # no first-round masks
+    err = capsys.readouterr().err
+    assert 'first-round predictions' in err and osp.join(work, 'round1_masks', '') in err
+    assert not osp.exists(osp.join(work, 'refined_labels'))
+    with pytest.raises(SystemExit):
+        load_tool('make_segmenter_masks').parse_args([config])                  # --work-dir and a checkpoint needed
+
+
+@pytest.mark.slow
+def test_the_whole_i2crc_method_runs_from_one_pipeline_config(toy_voc, tmp_path):
+    """configs/pipeline/i2crc_toy_cpu.py end to end on the toy set with stand-in saliency: every stage writes
+    every image's file, the table scores each one, and a second run skips everything."""
+    import json
+    import os
+    import shutil
+    from conftest import run_tool, toy_ids
+    from mmssc.datasets.demo_saliency import write_demo_saliency
+    data_root = str(tmp_path / 'toy')
+    shutil.copytree(toy_voc[0], data_root)
+    write_demo_saliency(data_root)
+    work_dir = str(tmp_path / 'run')
+    args = ['tools/pipeline.py', 'configs/pipeline/i2crc_toy_cpu.py', '--work-dir', work_dir,
+            '--cfg-options', f'data_root={data_root}']
+    log = run_tool(args, timeout=1200)
+    log = log.stdout + log.stderr
+    ids = toy_ids(data_root)
+    for folder, suffix in (('cams', '.npz'), ('saliency_labels', '.png'), ('round1_masks', '.png'),
+                           ('refined_labels', '.png')):
+        assert sorted(os.listdir(osp.join(work_dir, folder))) == sorted(i + suffix for i in ids), folder
+    for checkpoint in ('cam_classifier/epoch_2.pth', 'segmentation_round1/iter_4.pth', 'segmentation/iter_4.pth'):
+        assert osp.isfile(osp.join(work_dir, checkpoint)), checkpoint
+    results = json.load(open(osp.join(work_dir, 'pipeline_results.json')))
+    assert set(results) == {'cams', 'saliency_labels', 'segmentation_round1', 'round1_masks', 'refined_labels',
+                            'segmentation'}
+    for key in results:
+        assert 0 <= results[key]['mIoU'] <= 100, key
+    for key in ('saliency_labels', 'refined_labels'):
+        assert 0 <= results[key]['labelled']['precision'] <= 100 and 0 <= results[key]['labelled']['coverage'] <= 100
+    for row in ('| cams | seed mIoU', '| saliency_labels | mIoU', '| segmentation_round1 | mIoU',
+                '| round1_masks | mIoU', '| refined_labels | mIoU', '| segmentation | mIoU'):
+        assert row in log, row
+    assert sorted(os.listdir(osp.join(work_dir, 'vis', 'stages')))               # overlays for people to look at
+    again = run_tool(args, timeout=600)
+    assert again.stdout.count('complete, skipped') == 7                            # every stage but the evaluation

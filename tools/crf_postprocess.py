@@ -165,49 +165,6 @@ def probs_job(job, crf_params: dict) -> str:
     return image_id
 
 
-def _without_annotations(pipeline: list) -> list:
-    """Drop LoadAnnotations (there is no label at inference), also inside TestTimeAug's stages."""
-    kept = []
-    for step in pipeline:
-        step = dict(step)
-        if step.get('type') == 'LoadAnnotations':
-            continue
-        if step.get('type') == 'TestTimeAug':
-            stages = [[t for t in stage if t.get('type') != 'LoadAnnotations'] for stage in step['transforms']]
-            step['transforms'] = [stage for stage in stages if stage]
-        kept.append(step)
-    return kept
-
-
-class ModelProbabilities:
-    """Class probabilities of a trained mmseg model at each image's original size (single view or TTA mean)."""
-
-    def __init__(self, config: str, checkpoint: str, device: str, tta: bool):
-        import mmssc  # noqa: F401  (compat fixes + registrations)
-        from mmengine.dataset import Compose
-        from mmseg.apis import init_model
-        self.model = init_model(config, checkpoint, device=device)
-        cfg = self.model.cfg
-        if tta and 'tta_pipeline' not in cfg:
-            raise ValueError(f'{config} has no tta_pipeline')
-        self.tta = tta
-        self.class_names = tuple(self.model.dataset_meta.get('classes') or ()) or resolve_classes('voc')
-        self.pipeline = Compose(_without_annotations(cfg.tta_pipeline if tta else cfg.test_pipeline))
-
-    def __call__(self, image_path: str) -> np.ndarray:
-        import torch
-        data = self.pipeline(dict(img_path=image_path))
-        views = (list(zip(data['inputs'], data['data_samples'])) if self.tta
-                 else [(data['inputs'], data['data_samples'])])
-        total = None
-        with torch.no_grad():
-            for inputs, sample in views:
-                result = self.model.test_step(dict(inputs=[inputs], data_samples=[sample]))[0]
-                probs = result.seg_logits.data.float().softmax(dim=0)
-                total = probs if total is None else total + probs
-        return (total / len(views)).cpu().numpy()
-
-
 def evaluate(out_dir: str, gt_dir: str, ids: list, class_names: tuple) -> dict:
     """mIoU of the refined masks with the project's scorer (``class_names`` has background first)."""
     from mmssc.evaluation import evaluate_masks, gt_dir_items
@@ -246,9 +203,10 @@ def main(argv=None) -> int:
         try:
             model_probs = None
             if args.config:
-                model_probs = ModelProbabilities(args.config, args.checkpoint, args.device, args.tta)
+                from mmssc.stages.segmenter_masks import SegmenterProbabilities
+                model_probs = SegmenterProbabilities(args.config, args.checkpoint, args.device, args.tta)
             class_names = resolve_classes(args.classes) if args.classes or model_probs is None \
-                else model_probs.class_names
+                else model_probs.class_names or resolve_classes('voc')
             from mmengine.utils import ProgressBar
             bar = ProgressBar(len(todo), file=sys.stdout) if todo else None
             start = time.perf_counter()

@@ -33,6 +33,9 @@ def parse_args(argv=None):
                         help='area of the distinctive part over the object area (default 0.1)')
     parser.add_argument('--max-objects', type=int, default=3, help='objects per image: 1..N (N <= 4)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--saliency', action='store_true',
+                        help='also write stand-in saliency maps (a degraded copy of the true foreground, not a '
+                        "detector's output) to ROOT/saliency, for I²CRC")
     parser.add_argument('--show-dir', help='also write SHOW_DIR/demo_overview.png, a sheet of samples with masks')
     parser.add_argument('--show-num', type=int, default=8, help='training images on the overview sheet')
     return parser.parse_args(argv)
@@ -51,6 +54,10 @@ def main(argv=None):
     print(f'{"wrote" if made else "found complete"} demo dataset in {args.root} '
           f'({len(manifest["images"])} images, {len(manifest["classes"])} classes, {time.time() - start:.1f} s)')
     print(json.dumps(demo_statistics(manifest)))
+    if args.saliency:
+        from mmssc.datasets.demo_saliency import write_demo_saliency
+        written = write_demo_saliency(args.root, seed=args.seed)
+        print(f'wrote {written} stand-in saliency maps to {osp.join(args.root, "saliency")}')
     if args.show_dir:
         path = write_overview(args.root, osp.join(args.show_dir, 'demo_overview.png'), num=args.show_num)
         print(f'overview: {path}')

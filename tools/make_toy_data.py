@@ -14,9 +14,15 @@ def main():
     parser.add_argument('--num-train', type=int, default=12)
     parser.add_argument('--num-val', type=int, default=4)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--saliency', action='store_true',
+                        help='also write stand-in saliency maps (a degraded copy of the true foreground, not a '
+                        "detector's output) to ROOT/saliency, for I²CRC")
     args = parser.parse_args()
     drawn = make_toy_voc(args.root, args.num_train, args.num_val, seed=args.seed)
     print(f'wrote {len(drawn)} toy images to {args.root}')
+    if args.saliency:
+        from mmssc.datasets.demo_saliency import write_demo_saliency
+        print(f'wrote {write_demo_saliency(args.root, seed=args.seed)} stand-in saliency maps to {args.root}/saliency')
 
 
 if __name__ == '__main__':

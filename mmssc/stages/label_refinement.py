@@ -79,12 +79,14 @@ class LabelRefinementTask(PerImageTask):
         write_label_file(self.outputs(item)['refined_labels'], result)
 
 
-def run(config: str, work_dir: str, prediction_dir: str, ann_file: Optional[str] = None, workers: int = 0,
-        cfg_options: Optional[dict] = None) -> int:
+def run(config: str, work_dir: str, prediction_dir: Optional[str] = None, ann_file: Optional[str] = None,
+        workers: int = 0, cfg_options: Optional[dict] = None) -> int:
     """Write ``<work_dir>/refined_labels/<id>.png`` for every image of ``config``'s ``test_dataloader.dataset``
     (``ann_file`` replaces its list; its image labels are used) from the first-round predictions
-    ``prediction_dir/<id>.png`` and ``<work_dir>/saliency_labels``. Returns the number of files written."""
+    ``prediction_dir/<id>.png`` (default ``<work_dir>/round1_masks``, :mod:`.segmenter_masks`) and
+    ``<work_dir>/saliency_labels``. Returns the number of files written."""
     cfg = load_stage_config(config, cfg_options)
     items, _ = dataset_items(cfg, ann_file)
+    prediction_dir = prediction_dir or stage_dir(work_dir, 'round1_masks')
     return run_per_image(LabelRefinementTask(work_dir, prediction_dir), items, workers,
                          prefix='[label_refinement] ', where=stage_dir(work_dir, 'refined_labels'))
