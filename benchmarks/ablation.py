@@ -19,6 +19,7 @@ import os.path as osp
 import statistics
 import sys
 import time
+from typing import Dict, Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -101,13 +102,17 @@ COLUMNS = (('seeds', 'seed mIoU'), ('pseudo', 'pseudo-mask mIoU'), ('seeds_best'
            ('pseudo_body_recall', 'pseudo body recall'), ('pseudo_texture_leak', 'pseudo texture leak'))
 
 
-def format_table(table: dict) -> str:
-    columns = [(key, name) for key, name in COLUMNS if all(key in row for row in table.values())]
-    lines = ['| Table VII row | ' + ' | '.join(f'{name} (%)' for _, name in columns) + ' | runs |',
+def format_table(table: dict, labels: Optional[Dict[str, str]] = None, columns=COLUMNS,
+                 first_column: str = 'Table VII row') -> str:
+    """Markdown table, one row per variant (``labels``: its row label; default the ablation's), mean ± std per
+    metric of ``columns`` that any row has ('–' where a row lacks it), and the number of runs."""
+    labels = labels or {variant: row[0] for variant, row in VARIANTS.items()}
+    columns = [(key, name) for key, name in columns if any(key in row for row in table.values())]
+    lines = [f'| {first_column} | ' + ' | '.join(f'{name} (%)' for _, name in columns) + ' | runs |',
              '|---' * (len(columns) + 2) + '|']
     for variant, row in table.items():
-        cells = [f"{row[key]['mean']:.1f} ± {row[key]['std']:.1f}" for key, _ in columns]
-        lines.append(f"| {VARIANTS[variant][0]} | " + ' | '.join(cells) + f" | {len(row['seeds']['values'])} |")
+        cells = [f"{row[key]['mean']:.1f} ± {row[key]['std']:.1f}" if key in row else '–' for key, _ in columns]
+        lines.append(f"| {labels[variant]} | " + ' | '.join(cells) + f" | {len(row['seeds']['values'])} |")
     return '\n'.join(lines)
 
 

@@ -30,7 +30,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from ablation import summarise  # noqa: E402  (mean ± std per metric, shared with the ablation)
+from ablation import format_table, summarise  # noqa: E402  (mean ± std per metric and its table, as the ablation)
 
 # variant: (row label, pipeline config, cam_config replacing the pipeline config's, stages it runs)
 SSC_STAGES = ('superpixels', 'cam_classifier', 'cams', 'ir_labels', 'irn', 'pseudo_masks', 'evaluation')
@@ -73,16 +73,6 @@ def saliency_rule_scores(runner) -> dict:
     items, classes = runner.eval_items()
     folder = stage_dir(runner.work_dir, 'saliency_labels')
     return dict(evaluate_masks(folder, items, classes, logger='silent'), labelled=ir_label_quality(folder, items))
-
-
-def format_table(table: dict) -> str:
-    columns = [(key, name) for key, name in COLUMNS if any(key in row for row in table.values())]
-    lines = ['| CAM classifier | ' + ' | '.join(f'{name} (%)' for _, name in columns) + ' | runs |',
-             '|---' * (len(columns) + 2) + '|']
-    for variant, row in table.items():
-        cells = [f"{row[key]['mean']:.1f} ± {row[key]['std']:.1f}" if key in row else '–' for key, _ in columns]
-        lines.append(f"| {VARIANTS[variant][0]} | " + ' | '.join(cells) + f" | {len(row['seeds']['values'])} |")
-    return '\n'.join(lines)
 
 
 def main(argv=None) -> int:
@@ -129,7 +119,9 @@ def main(argv=None) -> int:
     with atomic_path(osp.join(args.work_dir, 'i2crc.json')) as tmp:
         with open(tmp, 'w') as f:
             json.dump(dict(table=table, seeds=args.seeds, data_seed=args.data_seed), f, indent=1)
-    print('\n' + format_table(table) + f'\n\n[i2crc benchmark] finished in {time.time() - start:.0f} s', flush=True)
+    labels = {variant: row[0] for variant, row in VARIANTS.items()}
+    print('\n' + format_table(table, labels, COLUMNS, 'CAM classifier')
+          + f'\n\n[i2crc benchmark] finished in {time.time() - start:.0f} s', flush=True)
     return 0
 
 

@@ -72,3 +72,27 @@ def test_failure_modes_count_body_part_and_texture_pixels(tmp_path):
     modes = ablation.failure_modes(str(work_dir), str(data_root), ['a'])
     assert modes['seeds'] == pytest.approx(dict(body_recall=100 / 3, part_recall=100.0, texture_leak=50.0))
     assert modes['pseudo'] == pytest.approx(dict(body_recall=100.0, part_recall=100.0, texture_leak=100.0))
+
+
+def test_the_i2crc_benchmark_runs_the_ablations_full_ssc_row_and_the_two_i2crc_rows(tmp_path):
+    """benchmarks/i2crc.py: its SSC row is the ablation's full-SSC run (same config, seeds and images), its other
+    rows change only the classifier (SSC + losses) or the method (I²CRC); rows lacking a column show '–'."""
+    ablation, i2crc = load_ablation(), load_tool('i2crc', 'benchmarks')
+    full = ablation.pipeline_config(str(tmp_path), 'data', 'full_ssc', 1)
+    ssc = i2crc.pipeline_config(str(tmp_path), 'data', 'ssc', 1)
+    for key in ('cam_config', 'irn_config', 'pseudo_mask_list', 'eval_list', 'stage_args', 'data_root'):
+        assert ssc[key] == full[key], key
+    assert ssc.stage_cfg_options == full.stage_cfg_options
+    losses = i2crc.pipeline_config(str(tmp_path), 'data', 'ssc_i2crc_losses', 1)
+    assert losses.cam_config == 'configs/demo/demo_cls_i2crc_losses.py'
+    assert losses.stage_cfg_options == full.stage_cfg_options
+    method = i2crc.pipeline_config(str(tmp_path), 'data', 'i2crc', 1)
+    assert method.method == 'i2crc' and method.cam_config == 'configs/i2crc/demo_cls.py'
+    assert method.stage_cfg_options == {'cam_classifier': {'randomness.seed': 1}}
+    assert method.pseudo_mask_list == method.eval_list == full.eval_list
+    table = ablation.summarise({'i2crc': {'seeds': [30.0, 32.0], 'saliency_labels': [40.0, 40.0]},
+                                'ssc': {'seeds': [28.0], 'saliency_labels': [35.0], 'pseudo': [31.0]}})
+    text = ablation.format_table(table, {k: v[0] for k, v in i2crc.VARIANTS.items()}, i2crc.COLUMNS,
+                                 'CAM classifier')
+    assert '| I²CRC (configs/i2crc/demo_cls.py) | 31.0 ± 1.4 | 40.0 ± 0.0 | – | 2 |' in text
+    assert '| full SSC (configs/demo/demo_cls.py) | 28.0 ± 0.0 | 35.0 ± 0.0 | 31.0 ± 0.0 | 1 |' in text
