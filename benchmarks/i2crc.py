@@ -6,18 +6,20 @@ foreground, not a detector's output):
 
 * ``i2crc``: I²CRC's classifier (configs/i2crc/demo_cls.py) → its CAMs (one square view) → its saliency-guided
   initial labels: configs/pipeline/i2crc_demo.py up to ``saliency_labels``;
-* ``ssc``: full SSC (configs/demo/demo_cls.py) → CAMs → IR labels → IRN → pseudo masks: configs/pipeline/
-  demo_cpu.py as benchmarks/ablation.py runs its "full SSC" row (same settings and seeds, so the same figures);
+* ``ssc``: full SSC (configs/demo/demo_cls.py) → CAMs (with ``--with-irn`` also → IR labels → IRN → pseudo
+  masks): configs/pipeline/demo_cpu.py as benchmarks/ablation.py runs its "full SSC" row (same settings and
+  seeds);
 * ``ssc_i2crc_losses``: the same with I²CRC's two relation losses added (configs/demo/demo_cls_i2crc_losses.py).
 
 Columns (the project's one scorer on the demo's training images, background included, 255 in the ground truth
 ignored): seed mIoU (CAMs at the fixed background threshold 0.2); I²CRC's saliency rule applied to each row's CAMs
 (mIoU with its ignored pixels counted as background, as every label map is scored, and the precision and coverage
-of its labelled pixels); the IRN pseudo masks of the SSC rows. Mean ± std over the seeds from this one run; every
+of its labelled pixels); with ``--with-irn`` the IRN pseudo masks of the SSC rows. Mean ± std over the seeds from this one run; every
 run is an ordinary resumable pipeline under ``WORK_DIR/<variant>/seed<k>``; the table is also written to
 ``WORK_DIR/i2crc.json``.
 
-    python benchmarks/i2crc.py                       # 3 rows x 3 seeds, about 50 min on 2 CPU cores
+    python benchmarks/i2crc.py                       # 3 rows x 3 seeds, about 45 min on 2 CPU cores
+    python benchmarks/i2crc.py --with-irn            # + IR labels, IRN, pseudo masks for the SSC rows
     python benchmarks/i2crc.py --seeds 0 --variants i2crc ssc_i2crc_losses
 """
 import argparse
@@ -33,7 +35,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from ablation import format_table, summarise  # noqa: E402  (mean ± std per metric and its table, as the ablation)
 
 # variant: (row label, pipeline config, cam_config replacing the pipeline config's, stages it runs)
-SSC_STAGES = ('superpixels', 'cam_classifier', 'cams', 'ir_labels', 'irn', 'pseudo_masks', 'evaluation')
+SSC_STAGES = ('superpixels', 'cam_classifier', 'cams', 'evaluation')
+IRN_STAGES = ('ir_labels', 'irn', 'pseudo_masks')  # --with-irn: inserted before the evaluation
 VARIANTS = {
     'i2crc': ('I²CRC (configs/i2crc/demo_cls.py)', 'configs/pipeline/i2crc_demo.py', None,
               ('cam_classifier', 'cams', 'saliency_labels', 'evaluation')),
@@ -82,6 +85,7 @@ def main(argv=None) -> int:
     parser.add_argument('--data-seed', type=int, default=0, help='seed of the generated scenes (as tools/demo.py)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='training seeds per row')
     parser.add_argument('--variants', nargs='+', choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument('--with-irn', action='store_true', help='SSC rows: also IR labels, IRN and pseudo masks')
     args = parser.parse_args(argv)
     import mmssc  # noqa: F401
     from mmengine.config import Config
@@ -106,7 +110,10 @@ def main(argv=None) -> int:
             print(f'[i2crc benchmark] {variant}, training seed {seed} ({time.time() - start:.0f} s so far)',
                   flush=True)
             runner = StageRunner(pipeline_config(args.work_dir, data_root, variant, seed), show_num=4)
-            out = runner.run(VARIANTS[variant][3])['results']
+            stages = VARIANTS[variant][3]
+            if args.with_irn and 'irn_config' in runner.cfg and runner.method == 'ssc':
+                stages = stages[:-1] + IRN_STAGES + stages[-1:]
+            out = runner.run(stages)['results']
             labels = out['saliency_labels'] if 'saliency_labels' in out else saliency_rule_scores(runner)
             values = dict(seeds=out['cams']['mIoU'], saliency_labels=labels['mIoU'],
                           saliency_precision=labels['labelled']['precision'],

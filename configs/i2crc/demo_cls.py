@@ -9,6 +9,10 @@
 #     benchmarks/i2crc.py fit on 2 CPU cores.
 #   * 6 epochs (192 iterations of batch 5) instead of 30, with the ×0.1 steps at the same fractions of the run
 #     (epochs 5 and 10 of 30 → 1 and 2 of 6).
+#   * lr 1e-4 (head 1e-3, its biases 2e-3) instead of 1e-3: the official lr is set for VGG-16's post-ReLU conv5
+#     features; on EfficientNet's last stage, a linear bottleneck, the loss diverges within 4 iterations
+#     (8.4 → 548 → 12035 → NaN, measured on the demo scenes), and 10× lower trains. The same rule as
+#     configs/ssc/voc_cls_effnet_lite0.py, whose official lr diverges the same way.
 #   * Saliency: <data_root>/saliency/<id>.png, the demo's stand-in maps (mmssc.datasets.demo_saliency), not a
 #     detector's.
 _base_ = ['./voc_cls.py']
@@ -41,6 +45,7 @@ val_dataloader = dict(num_workers=0, persistent_workers=False,
                       dataset=dict(dataset, _delete_=True, ann_file='ImageSets/Segmentation/val.txt',
                                    pipeline=[dict(type='LoadImageRGB'), dict(type='PackClsInputs')]))
 test_dataloader = val_dataloader
+optim_wrapper = dict(optimizer=dict(lr=1e-4))
 max_epochs = 6
 param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[1, 2], gamma=0.1)]
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
