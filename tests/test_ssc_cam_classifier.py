@@ -294,6 +294,31 @@ def test_cdr_checkpoint_chunk_gives_the_same_loss_and_gradients(chunk):
                                        msg=lambda detail, name=name: f'{name}: {detail}')
 
 
+def test_cdr_without_decoder_checkpoint_gives_bit_identical_loss_and_gradients():
+    # cdr_decoder_checkpoint=False keeps the decoder's activations instead of recomputing them: the recomputed forward
+    # repeats the same operations, so the loss and every gradient must be equal to the last bit (fp32, no tolerance)
+    torch.manual_seed(0)
+    recomputed = official_r50(asm_loss=None, cdr_checkpoint_chunk=1).train()
+    kept = official_r50(asm_loss=None, cdr_checkpoint_chunk=1, cdr_decoder_checkpoint=False).train()
+    kept.load_state_dict(recomputed.state_dict())
+    kept.reconstruction_loss._frozen_network = recomputed.reconstruction_loss._frozen_network
+    x, data = torch.randn(3, 3, 64, 64), samples(3, 20, 64)
+    decoder_batches = []
+    kept.reconstruction_head.head.register_forward_hook(lambda m, i, o: decoder_batches.append(len(o)))
+    results = []
+    for model in (recomputed, kept):
+        model.zero_grad()
+        loss = sum(model.loss(x, data).values())
+        loss.backward()
+        results.append((loss.detach(), {n: p.grad for n, p in model.named_parameters() if p.grad is not None}))
+    assert decoder_batches == [1, 1, 1]   # one decoder pass per chunk, none in backward
+    (loss_a, grads_a), (loss_b, grads_b) = results
+    assert torch.equal(loss_a, loss_b)
+    assert grads_a.keys() == grads_b.keys() and any(n.startswith('reconstruction_head.') for n in grads_a)
+    for name, grad in grads_a.items():
+        assert torch.equal(grad, grads_b[name]), name
+
+
 def test_the_configs_chunk_the_cdr_branch_and_keep_bf16_opt_in():
     # exact chunking is the default of every SSC config; the official unchunked path is one value away
     model = official_r50()

@@ -43,13 +43,6 @@ RANDOM_INIT_OPTIONS = dict(
 OVERLAY_LABELS = dict(ssc=('pseudo_masks', 'pseudo mask'), i2crc=('refined_labels', 'refined label'))
 
 
-def write_id_list(path: str, ids) -> None:
-    from mmssc.fileio import atomic_path
-    with atomic_path(path) as tmp:
-        with open(tmp, 'w') as f:
-            f.write(''.join(i + '\n' for i in ids))
-
-
 def write_comparison_overlays(work_dir: str, data_root: str, ids, out_dir: str,
                               labels: tuple = OVERLAY_LABELS['ssc']) -> int:
     """image | CAM | pseudo mask (``labels``: its stage folder and caption) | prediction | ground truth, one JPEG
@@ -83,9 +76,11 @@ def main(argv=None) -> int:
                         help='ssc (configs/pipeline/demo_cpu.py) or i2crc (configs/pipeline/i2crc_demo.py)')
     parser.add_argument('--work-dir', help="default: the pipeline config's (work_dirs/demo, work_dirs/demo_i2crc)")
     parser.add_argument('--seed', type=int, default=0, help='seed of the generated scenes')
-    parser.add_argument('--show-num', type=int, default=8, help='overlays of test images to write')
+    parser.add_argument('--show-num', type=int, default=8,
+                        help='overlays of test images to write (these test images also get CAMs and pseudo masks: '
+                             'a different number later makes the pipeline redo the stages from the CAMs on)')
     args = parser.parse_args(argv)
-    from mmssc.datasets.demo_scenes import make_demo_dataset
+    from mmssc.datasets.demo_scenes import make_demo_dataset, write_pipeline_list
     from mmssc.runner import StageRunner
     from mmssc.pretrained import ensure_efficientnet_lite
 
@@ -95,8 +90,7 @@ def main(argv=None) -> int:
     data_root = osp.join(work_dir, 'data')
     manifest = make_demo_dataset(data_root, seed=args.seed, **cfg.get('demo_data', {}))
     splits = manifest['splits']
-    write_id_list(osp.join(data_root, 'ImageSets', 'Segmentation', 'train_test.txt'),
-                  splits['train'] + splits['test'])
+    write_pipeline_list(data_root, splits, args.show_num)   # the training images + the test images shown
     if args.method == 'i2crc':
         from mmssc.datasets.demo_saliency import write_demo_saliency
         written = write_demo_saliency(data_root, seed=args.seed)

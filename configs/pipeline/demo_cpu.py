@@ -6,7 +6,9 @@ data_root = 'work_dirs/demo/data'
 # object's own part, so a classifier that over-activates on it pays for that on the images where it misleads.
 demo_data = dict(num_train=160, num_val=30, num_test=30, image_size=160, cooccurrence_prob=0.4,
                  texture_without_class_prob=0.15)
-pseudo_mask_list = 'ImageSets/Segmentation/train_test.txt'  # written by tools/demo.py
+# written by tools/demo.py (mmssc.datasets.demo_scenes.write_pipeline_list): the training images, which are scored,
+# and the test images whose overlays it shows; the other test images are only predicted by the segmenter
+pseudo_mask_list = 'ImageSets/Segmentation/train_test.txt'
 eval_list = 'ImageSets/Segmentation/train.txt'      # seeds, IR labels, pseudo masks scored on the training images
 cam_config = 'configs/demo/demo_cls.py'
 irn_config = 'configs/demo/demo_irn.py'

@@ -63,11 +63,12 @@ from ..stage_files import voc_palette
 
 __all__ = ['DEMO_LAYOUT', 'CLASS_STYLES', 'TEXTURES', 'BACKGROUND_PHOTOS', 'SPLITS', 'make_demo_dataset',
            'load_demo_manifest', 'scene_layers', 'render_scene', 'polygon_mask', 'demo_statistics',
-           'write_overview']
+           'write_overview', 'PIPELINE_LIST', 'write_pipeline_list']
 
 DEMO_LAYOUT = dict(LAYOUT, part_dir='PartMasks', texture_dir='TextureMasks', classes='classes.txt',
                    manifest='demo_manifest.json')
 MANIFEST_FORMAT = 'mmssc-demo-scenes/1'
+PIPELINE_LIST = 'ImageSets/Segmentation/train_test.txt'   # configs/pipeline/demo_cpu.py's pseudo_mask_list
 SPLITS = ('train', 'val', 'test')
 # A per-split salt for the seed, so the splits never share a scene.
 _SPLIT_SALT = dict(train=11, val=23, test=37)
@@ -466,6 +467,18 @@ def load_demo_manifest(root: str) -> dict:
     if manifest.get('format') != MANIFEST_FORMAT:
         raise ValueError(f'{path} is not a {MANIFEST_FORMAT} manifest (format {manifest.get("format")!r})')
     return manifest
+
+
+def write_pipeline_list(root: str, splits: Dict[str, List[str]], shown_test_images: int) -> List[str]:
+    """Write ``PIPELINE_LIST``: the images the demo pipeline makes CAMs, IR labels and pseudo masks for. Every
+    training image (they are scored, and the segmenter learns from their pseudo masks) and the first
+    ``shown_test_images`` test images, whose comparison overlays show a CAM and a pseudo mask; the other test
+    images are only predicted by the segmenter. Returns the ids."""
+    ids = list(splits['train']) + list(splits['test'][:max(0, shown_test_images)])
+    with atomic_path(osp.join(root, PIPELINE_LIST)) as tmp:
+        with open(tmp, 'w') as f:
+            f.write(''.join(i + '\n' for i in ids))
+    return ids
 
 
 def make_demo_dataset(root: str, num_train: int = 160, num_val: int = 30, num_test: int = 30,

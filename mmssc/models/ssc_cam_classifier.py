@@ -82,6 +82,11 @@ class SSCCAMClassifier(BaseModel):
             the branch's memory at one chunk's activations for one more decoder forward, with the official loss
             and gradients exactly. None: the official code's computation, the whole batch's CDR activations kept
             for backward (docs/benchmarks.md, 'cam_classifier train step').
+        cdr_decoder_checkpoint: with ``cdr_checkpoint_chunk``, recompute each chunk's decoder in backward (True,
+            default: the least memory). False keeps the decoder's activations of every chunk instead: the same
+            loss and gradients bit for bit (a recomputed forward repeats the same operations), one decoder forward
+            fewer per step (15 % of the demo's step on a CPU) for the whole batch's decoder activations in memory;
+            the loss network's are still freed chunk by chunk.
     """
 
     def __init__(self,
@@ -99,6 +104,7 @@ class SSCCAMClassifier(BaseModel):
                  relation_losses: Optional[Sequence[dict]] = None,
                  cdr_autocast: bool = False,
                  cdr_checkpoint_chunk: Optional[int] = 1,
+                 cdr_decoder_checkpoint: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -126,6 +132,7 @@ class SSCCAMClassifier(BaseModel):
         if cdr_checkpoint_chunk is not None and (not isinstance(cdr_checkpoint_chunk, int) or cdr_checkpoint_chunk < 1):
             raise ValueError(f'model.cdr_checkpoint_chunk must be None or a positive int, got {cdr_checkpoint_chunk!r}')
         self.cdr_checkpoint_chunk = cdr_checkpoint_chunk
+        self.cdr_decoder_checkpoint = bool(cdr_decoder_checkpoint)
         self.asm_enabled = False  # set by ASMWarmupHook; never saved, recomputed from the epoch on resume
 
         self.drs_hooks = None
@@ -216,7 +223,7 @@ class SSCCAMClassifier(BaseModel):
         """β_p·L_p(D(x_int), x) of the batch (docs/method.md, 'CDR').
 
         With ``cdr_checkpoint_chunk`` = n the batch goes n samples at a time: the decoder runs under activation
-        checkpointing (recomputed in backward), and the loss network's forward *and* backward run at once, giving
+        checkpointing (recomputed in backward; ``cdr_decoder_checkpoint=False`` keeps its activations), and the loss network's forward *and* backward run at once, giving
         the loss ℓ_c and g_c = ∂ℓ_c/∂x̂_c of the chunk's reconstruction x̂_c. The chunk then contributes
 
             ℓ_c + ⟨x̂_c, g_c⟩ − stop_grad(⟨x̂_c, g_c⟩),
@@ -230,7 +237,10 @@ class SSCCAMClassifier(BaseModel):
             return self._reconstruction_loss(self._reconstruct(cam), inputs)
         total = cam.new_zeros(())
         for cam_chunk, input_chunk in zip(cam.split(chunk), inputs.split(chunk)):
-            reconstruction = checkpoint(self._reconstruct, cam_chunk, use_reentrant=False)
+            if self.cdr_decoder_checkpoint:
+                reconstruction = checkpoint(self._reconstruct, cam_chunk, use_reentrant=False)
+            else:
+                reconstruction = self._reconstruct(cam_chunk)
             chunk_loss, gradient = self._loss_and_gradient(reconstruction, input_chunk)
             linear = (reconstruction.float() * gradient.float()).sum()
             total = total + (chunk_loss + linear - linear.detach()) * (len(cam_chunk) / len(cam))
