@@ -16,6 +16,7 @@
     OMP_NUM_THREADS=2 python benchmarks/beco.py step        # 11 min on a loaded 2-core machine
     python benchmarks/beco.py step --model r101 --batch 2 --crop 256
     python benchmarks/beco.py demo --seeds 0 1 2            # not timed here (docs/benchmarks.md)
+    python benchmarks/beco.py demo --max-iters 200 --work-dir work_dirs/beco_benchmark_200   # twice the demo's length
 """
 import argparse
 import importlib
@@ -140,6 +141,17 @@ def demo_config(work_dir: str, data_root: str):
     return cfg
 
 
+def schedule_options(max_iters=None) -> dict:
+    """``--cfg-options`` giving the demo segmenters (plain and BECO, an iteration-based poly schedule, one
+    checkpoint and one validation at the end) ``max_iters`` iterations; none for the config's own length."""
+    if max_iters is None:
+        return {}
+    if max_iters < 1:
+        raise ValueError(f'--max-iters must be at least 1, got {max_iters}')
+    return {'train_cfg.max_iters': max_iters, 'train_cfg.val_interval': max_iters,
+            'param_scheduler.0.end': max_iters, 'default_hooks.checkpoint.interval': max_iters}
+
+
 def run_demo(args) -> dict:
     importlib.import_module('mmssc')  # registers mmssc's components
     from mmssc.datasets.demo_scenes import make_demo_dataset, write_pipeline_list
@@ -166,7 +178,8 @@ def run_demo(args) -> dict:
             cfg = demo_config(osp.join(args.work_dir, variant, f'seed{seed}'), data_root)
             cfg.seg_config = seg_configs[variant]
             cfg.eval_list = None  # score the segmenter only (its test split)
-            cfg.stage_cfg_options = dict(segmentation={'randomness.seed': seed})
+            options = dict(schedule_options(args.max_iters), **{'randomness.seed': seed})
+            cfg.stage_cfg_options = dict(segmentation=options)
             for folder in ('pseudo_masks', 'pseudo_masks_confident'):  # the same masks for every run
                 link = stage_dir(cfg.work_dir, folder)
                 if not osp.exists(link):
@@ -203,6 +216,7 @@ def main(argv=None) -> int:
     demo.add_argument('--work-dir', default='work_dirs/beco_benchmark')
     demo.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     demo.add_argument('--variants', nargs='+', choices=('plain', 'beco'), default=['plain', 'beco'])
+    demo.add_argument('--max-iters', type=int, help="segmenter iterations (default: configs/demo/demo_deeplabv2.py's)")
     args = parser.parse_args(argv)
     if args.part == '_step_worker':
         print(json.dumps(step_worker(args.variant, args.model, args.batch, args.crop, args.iters, args.warmup)))
