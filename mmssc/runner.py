@@ -28,7 +28,8 @@ names ``cam_config`` and ``seg_config`` (both segmentation rounds train it; a pl
 ``train``: ``tools/train.py``, done when the final checkpoint exists; ``per_image``: a ``tools/make_*.py`` tool,
 done when every image has each of its output files; ``evaluation``: always runs, it only reads), the tool, the
 config it reads, the work_dir folders it writes (:mod:`mmssc.stage_files`) and its stage-specific inputs. Each
-stage is the documented tool run in a subprocess, with ``--cfg-options`` pointing every dataloader of its config at
+stage is the documented tool run in a process of its own (forked from a server that imported the packages once,
+:mod:`mmssc.tool_launcher`), with ``--cfg-options`` pointing every dataloader of its config at
 ``data_root`` and its input folders at the work_dir. With ``gpus > 1`` training goes through
 ``tools/dist_train.sh`` and the distributed per-image stages through ``torchrun``, exactly as a user would launch
 them.
@@ -42,7 +43,6 @@ the earlier ones, so whenever a stage runs, the outputs of every later stage tha
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -50,6 +50,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .fileio import atomic_path
 from .stage_files import PER_IMAGE_SUFFIX, STAGE_DIRS, dataset_items, pending_ids, stage_dir
+from .tool_launcher import run_tool
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'infer_dataloader')
@@ -463,9 +464,9 @@ class StageRunner:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO_ROOT, os.environ.get('PYTHONPATH', '')]),
                    PYTHON=self.python)
         self.log(f'[pipeline] {stage}: ' + ' '.join(args))
-        proc = subprocess.run(list(args), cwd=REPO_ROOT, env=env)
-        if proc.returncode != 0:
-            raise RuntimeError(f'stage {stage} failed (exit {proc.returncode}); fix the error above and re-run '
+        returncode = run_tool(args, cwd=REPO_ROOT, env=env)
+        if returncode != 0:
+            raise RuntimeError(f'stage {stage} failed (exit {returncode}); fix the error above and re-run '
                                'the pipeline: finished stages and images are kept')
 
     def _write_overlays(self) -> None:

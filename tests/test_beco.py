@@ -563,3 +563,25 @@ def test_the_pipeline_runner_trains_beco_as_its_segmentation_stage(toy_work, tmp
     assert osp.isfile(osp.join(work, 'segmentation', 'epoch_2.pth'))
     state = torch.load(osp.join(work, 'segmentation', 'epoch_2.pth'), weights_only=False)
     assert state['meta']['epoch'] == 2 and any(k.startswith('network2.') for k in state['state_dict'])
+
+
+@pytest.mark.parametrize('config', ['configs/demo/demo_deeplabv2.py', 'configs/demo/demo_beco.py'])
+def test_the_beco_benchmark_sets_the_whole_demo_schedule_to_its_max_iters(config):
+    # benchmarks/beco.py demo --max-iters N: every iteration-tied value of the demo segmenters follows N, and the
+    # runner then expects iter_N.pth; without the option the config's own length stays
+    from conftest import load_tool
+    from mmssc.runner import final_checkpoint
+    beco_benchmark = load_tool('beco', 'benchmarks')
+    own = Config.fromfile(osp.join(REPO_ROOT, config))
+    assert beco_benchmark.schedule_options(None) == {}
+    cfg = own.copy()
+    cfg.merge_from_dict(beco_benchmark.schedule_options(2 * own.train_cfg.max_iters))
+    longer = 2 * own.train_cfg.max_iters
+    assert cfg.train_cfg.max_iters == cfg.train_cfg.val_interval == longer
+    assert [s['end'] for s in cfg.param_scheduler] == [longer]
+    assert cfg.default_hooks.checkpoint.interval == longer
+    assert final_checkpoint(cfg, 'w') == osp.join('w', f'iter_{longer}.pth')
+    # nothing else in the config depends on the length: the demo's own values all equal its max_iters
+    assert own.param_scheduler[0]['end'] == own.default_hooks.checkpoint.interval == own.train_cfg.max_iters
+    with pytest.raises(ValueError, match='max-iters'):
+        beco_benchmark.schedule_options(0)

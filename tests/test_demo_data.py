@@ -281,3 +281,15 @@ def test_cli_writes_the_dataset_and_an_overview(tmp_path, monkeypatch, capsys):
     assert sheet.width > 3 * 128 and sheet.height > 3 * 96
     runpy.run_path(osp.join(REPO_ROOT, 'tools', 'make_demo_data.py'), run_name='__main__')
     assert 'found complete' in capsys.readouterr().out
+
+
+def test_the_demo_pipeline_list_is_every_training_image_and_the_shown_test_images(tmp_path):
+    from mmssc.datasets.demo_scenes import PIPELINE_LIST, write_pipeline_list
+    splits = dict(train=['t0', 't1', 't2'], val=['v0'], test=['s0', 's1', 's2', 's3'])
+    assert write_pipeline_list(str(tmp_path), splits, 2) == ['t0', 't1', 't2', 's0', 's1']
+    assert (tmp_path / PIPELINE_LIST).read_text().split() == ['t0', 't1', 't2', 's0', 's1']
+    # no overlays: the training images only; more than there are: every test image
+    assert write_pipeline_list(str(tmp_path), splits, 0) == ['t0', 't1', 't2']
+    assert write_pipeline_list(str(tmp_path), splits, 10)[3:] == splits['test']
+    assert (tmp_path / PIPELINE_LIST).read_text().split() == ['t0', 't1', 't2', 's0', 's1', 's2', 's3']
+    assert sorted(p.name for p in (tmp_path / PIPELINE_LIST).parent.iterdir()) == ['train_test.txt']  # no temp left
