@@ -4,10 +4,10 @@
 #   python tools/pipeline.py configs/pipeline/demo_cpu.py --cfg-options seg_config=configs/demo/demo_beco.py
 # Same short schedule and scale rules as ./demo_deeplabv2.py, so the two compare at equal cost per network.
 # Departures from the official BECO values:
-#   * 128 crops, batch 8, 200 iterations (10 epochs of the 160 training images) instead of 512, 16 and 100 epochs:
+#   * 128 crops, batch 8, 100 iterations (5 epochs of the 160 training images) instead of 512, 16 and 100 epochs:
 #     the demo's 160-px images and its CPU budget (./demo_deeplabv2.py).
 #   * lr 0.001 with a 10× head instead of 0.01 everywhere: this EfficientNet model diverges at 0.01.
-#   * warm-up: the official 2 epochs (here 40 of the 200 iterations, 20 per epoch) rather than 2 % of the run:
+#   * warm-up: the official 2 epochs (here 40 of the 100 iterations, 20 per epoch) rather than 2 % of the run:
 #     the online labels need networks that have learnt something first.
 #   * class-mix pairs within the batch of 8 (4 pairs) instead of 16.
 _base_ = ['./demo_deeplabv2.py']
