@@ -500,3 +500,20 @@ def test_the_whole_i2crc_method_runs_from_one_pipeline_config(toy_voc, tmp_path)
     assert sorted(os.listdir(osp.join(work_dir, 'vis', 'stages')))               # overlays for people to look at
     again = run_tool(args, timeout=600)
     assert again.stdout.count('complete, skipped') == 7                            # every stage but the evaluation
+
+
+@pytest.mark.parametrize('pipeline', ['configs/pipeline/demo_cpu.py', 'configs/pipeline/i2crc_demo.py'])
+def test_the_demo_segmenters_schedules_are_consistent_with_their_length(pipeline):
+    # a pipeline that changes a segmenter's length through stage_cfg_options must move every iteration-tied value
+    # with it (poly schedule end, validation, the checkpoint the runner waits for), or a stage would never finish
+    from mmengine.config import Config
+    from mmssc.runner import StageRunner, final_checkpoint
+    cfg = Config.fromfile(osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), pipeline))
+    runner = StageRunner(cfg, log=lambda message: None)
+    for stage in (s for s in runner.stages if s.startswith('segmentation')):
+        seg = runner.configs[stage].copy()
+        seg.merge_from_dict(runner.stage_cfg_options.get(stage, {}))
+        length = seg.train_cfg.max_iters
+        assert seg.train_cfg.val_interval == seg.default_hooks.checkpoint.interval == length, stage
+        assert [s['end'] for s in seg.param_scheduler] == [length], stage
+        assert runner.checkpoint(stage) == final_checkpoint(seg, osp.join(cfg.work_dir, stage))
