@@ -23,6 +23,15 @@ def _current_umask() -> int:
     return mask
 
 
+def interrupted_writes(folder: str) -> list:
+    """The temporary files :func:`atomic_path` left in ``folder`` when its writer was killed before the rename
+    (``.<stem>.<random>.tmp<suffix>``); a finished file never has such a name."""
+    if not osp.isdir(folder):
+        return []
+    return sorted(osp.join(folder, name) for name in os.listdir(folder)
+                  if name.startswith('.') and '.tmp' in name and osp.isfile(osp.join(folder, name)))
+
+
 @contextlib.contextmanager
 def atomic_path(path: str) -> Iterator[str]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` only if the block succeeds.

@@ -48,7 +48,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .fileio import atomic_path
+from .fileio import atomic_path, interrupted_writes
 from .stage_files import PER_IMAGE_SUFFIX, STAGE_DIRS, dataset_items, pending_ids, stage_dir
 from .tool_launcher import run_tool
 
@@ -456,9 +456,25 @@ class StageRunner:
         if stage.kind == 'evaluation':
             self.evaluate()
         else:
+            self._remove_interrupted_writes(stage)
             self._run(self.command(name), name)
         if stage.overlays:
             self._write_overlays()
+
+    def _remove_interrupted_writes(self, stage: Stage) -> None:
+        """Delete the temporary files a killed run of a per-image stage left in its output folders (its finished
+        files are kept and skipped); no writer of this pipeline is active between two stages."""
+        if stage.kind == 'data':
+            folders = [self._data_dir(stage)]
+        elif stage.kind == 'per_image':
+            folders = [stage_dir(self.work_dir, folder) for folder in stage.outputs]
+        else:
+            return
+        leftovers = [path for folder in folders for path in interrupted_writes(folder)]
+        for path in leftovers:
+            os.remove(path)
+        if leftovers:
+            self.log(f'[pipeline] {stage.name}: removed {len(leftovers)} unfinished file(s) of an interrupted run')
 
     def _run(self, args: Sequence[str], stage: str) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO_ROOT, os.environ.get('PYTHONPATH', '')]),

@@ -2,7 +2,7 @@
 
 A pipeline stage is a documented tool (``python tools/<tool>.py ARGS``) run in a process of its own, so that a
 stage's memory, threads and global state end with it. Starting Python and importing torch, mmengine, mmcv, mmseg,
-timm and mmssc takes about 6 s on a 2-core CPU, for each of the demo's nine processes.
+timm and mmssc takes about 6 s on a 2-core CPU, for each of the demo's eight processes.
 
 :func:`run_tool` therefore runs ``[sys.executable, <file>.py, ARGS]`` in a child forked from a *tool server*: a
 helper process, started at the first call, that imports ``PRELOAD`` once and then only forks. The child is a

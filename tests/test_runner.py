@@ -130,3 +130,17 @@ def test_coco_lists_the_annotated_train2014_images(tmp_path):
     assert irn.train_dataloader.dataset.data_prefix.img_path == 'train2014'
     assert irn.custom_hooks[0].dataloader.dataset.data_root == 'data/coco'
     assert irn.infer_dataloader.dataset.data_prefix.img_path == 'train2014'
+
+
+def test_interrupted_writes_are_atomic_paths_temporaries_only(tmp_path):
+    # what a writer killed inside atomic_path leaves is listed; finished files and other hidden files are not
+    import os
+    import tempfile
+    from mmssc.fileio import atomic_path, interrupted_writes
+    with atomic_path(str(tmp_path / 'done.png')) as tmp:
+        open(tmp, 'wb').close()
+    fd, leftover = tempfile.mkstemp(prefix='.cut.', suffix='.tmp.png', dir=str(tmp_path))   # atomic_path's name
+    os.close(fd)
+    (tmp_path / '.gitkeep').write_text('')
+    assert interrupted_writes(str(tmp_path)) == [leftover]
+    assert interrupted_writes(str(tmp_path / 'missing')) == []

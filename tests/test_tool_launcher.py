@@ -64,3 +64,4 @@ def test_the_server_is_started_once_and_other_command_lines_use_subprocess(tmp_p
     assert not forks(['/another/python', str(script)])
     assert not forks([sys.executable, '-m', 'torch.distributed.run', str(script)])
     assert run_tool(['bash', '-c', 'exit 4'], cwd=str(tmp_path)) == 4
+
