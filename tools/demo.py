@@ -27,6 +27,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmssc  # noqa: E402,F401
 from mmengine.config import Config  # noqa: E402
+from mmssc.datasets.demo_scenes import SHOWN_TEST_IMAGES  # noqa: E402
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PIPELINE_CONFIGS = dict(ssc=osp.join(REPO_ROOT, 'configs', 'pipeline', 'demo_cpu.py'),
@@ -76,7 +77,7 @@ def main(argv=None) -> int:
                         help='ssc (configs/pipeline/demo_cpu.py) or i2crc (configs/pipeline/i2crc_demo.py)')
     parser.add_argument('--work-dir', help="default: the pipeline config's (work_dirs/demo, work_dirs/demo_i2crc)")
     parser.add_argument('--seed', type=int, default=0, help='seed of the generated scenes')
-    parser.add_argument('--show-num', type=int, default=8,
+    parser.add_argument('--show-num', type=int, default=SHOWN_TEST_IMAGES,
                         help='overlays of test images to write (these test images also get CAMs and pseudo masks: '
                              'a different number later makes the pipeline redo the stages from the CAMs on)')
     args = parser.parse_args(argv)

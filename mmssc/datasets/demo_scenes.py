@@ -63,12 +63,13 @@ from ..stage_files import voc_palette
 
 __all__ = ['DEMO_LAYOUT', 'CLASS_STYLES', 'TEXTURES', 'BACKGROUND_PHOTOS', 'SPLITS', 'make_demo_dataset',
            'load_demo_manifest', 'scene_layers', 'render_scene', 'polygon_mask', 'demo_statistics',
-           'write_overview', 'PIPELINE_LIST', 'write_pipeline_list']
+           'write_overview', 'PIPELINE_LIST', 'SHOWN_TEST_IMAGES', 'write_pipeline_list']
 
 DEMO_LAYOUT = dict(LAYOUT, part_dir='PartMasks', texture_dir='TextureMasks', classes='classes.txt',
                    manifest='demo_manifest.json')
 MANIFEST_FORMAT = 'mmssc-demo-scenes/1'
 PIPELINE_LIST = 'ImageSets/Segmentation/train_test.txt'   # configs/pipeline/demo_cpu.py's pseudo_mask_list
+SHOWN_TEST_IMAGES = 8   # test images whose comparison overlays the demo writes (tools/demo.py --show-num)
 SPLITS = ('train', 'val', 'test')
 # A per-split salt for the seed, so the splits never share a scene.
 _SPLIT_SALT = dict(train=11, val=23, test=37)

@@ -223,8 +223,9 @@ class SSCCAMClassifier(BaseModel):
         """β_p·L_p(D(x_int), x) of the batch (docs/method.md, 'CDR').
 
         With ``cdr_checkpoint_chunk`` = n the batch goes n samples at a time: the decoder runs under activation
-        checkpointing (recomputed in backward; ``cdr_decoder_checkpoint=False`` keeps its activations), and the loss network's forward *and* backward run at once, giving
-        the loss ℓ_c and g_c = ∂ℓ_c/∂x̂_c of the chunk's reconstruction x̂_c. The chunk then contributes
+        checkpointing (recomputed in backward; ``cdr_decoder_checkpoint=False`` keeps its activations), and the
+        loss network's forward *and* backward run at once, giving the loss ℓ_c and g_c = ∂ℓ_c/∂x̂_c of the
+        chunk's reconstruction x̂_c. The chunk then contributes
 
             ℓ_c + ⟨x̂_c, g_c⟩ − stop_grad(⟨x̂_c, g_c⟩),
 
