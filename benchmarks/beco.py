@@ -218,6 +218,11 @@ def main(argv=None) -> int:
     demo.add_argument('--variants', nargs='+', choices=('plain', 'beco'), default=['plain', 'beco'])
     demo.add_argument('--max-iters', type=int, help="segmenter iterations (default: configs/demo/demo_deeplabv2.py's)")
     args = parser.parse_args(argv)
+    if args.part == 'demo':
+        try:
+            schedule_options(args.max_iters)   # a bad --max-iters fails now, not after the shared pipeline ran
+        except ValueError as exc:
+            parser.error(str(exc))
     if args.part == '_step_worker':
         print(json.dumps(step_worker(args.variant, args.model, args.batch, args.crop, args.iters, args.warmup)))
     elif args.part == 'step':

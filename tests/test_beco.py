@@ -585,3 +585,11 @@ def test_the_beco_benchmark_sets_the_whole_demo_schedule_to_its_max_iters(config
     assert own.param_scheduler[0]['end'] == own.default_hooks.checkpoint.interval == own.train_cfg.max_iters
     with pytest.raises(ValueError, match='max-iters'):
         beco_benchmark.schedule_options(0)
+
+
+def test_the_beco_benchmark_refuses_a_bad_max_iters_before_running_anything(tmp_path):
+    from conftest import load_tool
+    beco_benchmark = load_tool('beco', 'benchmarks')
+    with pytest.raises(SystemExit) as exit_info:
+        beco_benchmark.main(['demo', '--max-iters', '0', '--work-dir', str(tmp_path / 'w')])
+    assert exit_info.value.code == 2 and not (tmp_path / 'w').exists()
